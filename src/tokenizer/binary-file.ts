@@ -1,0 +1,117 @@
+// The compiled tokenizer on disk: one file, read with a single read and viewed as typed
+// arrays in place (no parsing, no per-piece objects).
+//
+// Layout: "ORTOSTOK" | u32 format version | u32 header length | JSON header | padding to 8 |
+// arrays, each 8-aligned, at the offsets the header lists.
+
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import type { TokenizerArrays, TokenizerData, TokenizerMeta } from './data.js';
+
+const MAGIC = 'ORTOSTOK';
+export const TOKENIZER_FORMAT_VERSION = 1;
+
+type ArrayName = keyof TokenizerArrays;
+const KINDS = {
+  trieFirst: Uint32Array,
+  trieLabel: Uint32Array,
+  trieValue: Int32Array,
+  scores: Float32Array,
+  charsmapTrie: Uint32Array,
+  charsmapPool: Uint8Array,
+  charsmapKeyStarts: Uint8Array,
+  pieceText: Uint8Array,
+  pieceOffsets: Uint32Array,
+} as const satisfies Record<ArrayName, unknown>;
+
+interface Header {
+  meta: TokenizerMeta;
+  /** Extra facts a reader may check (e.g. a hash of the source). */
+  source: Record<string, string>;
+  arrays: Record<ArrayName, { offset: number; length: number }>;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+export function writeTokenizerFile(path: string, data: TokenizerData, source: Record<string, string> = {}): void {
+  const names = Object.keys(KINDS) as ArrayName[];
+  // Offsets depend on the header length, which depends on the offsets: lay out after a
+  // header sized with placeholder offsets that are never shorter than the real ones.
+  const layout = (base: number): Header['arrays'] => {
+    let at = base;
+    const out = {} as Header['arrays'];
+    for (const name of names) {
+      const arr = data.arrays[name];
+      out[name] = { offset: at, length: arr.length };
+      at = align8(at + arr.byteLength);
+    }
+    return out;
+  };
+  let headerBytes = Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(1e12) } satisfies Header));
+  const base = align8(16 + headerBytes.length);
+  headerBytes = Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(base) } satisfies Header).padEnd(headerBytes.length));
+  const arrays = layout(base);
+  const last = names[names.length - 1];
+  const total = align8(arrays[last].offset + data.arrays[last].byteLength);
+  const out = Buffer.alloc(total);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(TOKENIZER_FORMAT_VERSION, 8);
+  out.writeUInt32LE(headerBytes.length, 12);
+  headerBytes.copy(out, 16);
+  for (const name of names) {
+    const arr = data.arrays[name];
+    Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength).copy(out, arrays[name].offset);
+  }
+  writeFileSync(path, out);
+}
+
+export class TokenizerFileError extends Error {
+  constructor(path: string, why: string) {
+    super(`compiled tokenizer ${path}: ${why}; run "ortos-embed prepare" again`);
+    this.name = 'TokenizerFileError';
+  }
+}
+
+export interface LoadedTokenizerFile {
+  data: TokenizerData;
+  source: Record<string, string>;
+}
+
+export function readTokenizerFile(path: string): LoadedTokenizerFile {
+  const fd = openSync(path, 'r');
+  let buf: ArrayBuffer;
+  try {
+    const size = fstatSync(fd).size;
+    buf = new ArrayBuffer(size);
+    const view = new Uint8Array(buf);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, view, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== size) throw new TokenizerFileError(path, 'short read');
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = Buffer.from(buf);
+  if (bytes.length < 16 || bytes.toString('latin1', 0, 8) !== MAGIC) throw new TokenizerFileError(path, 'not a compiled tokenizer');
+  const version = bytes.readUInt32LE(8);
+  if (version !== TOKENIZER_FORMAT_VERSION) throw new TokenizerFileError(path, `format version ${version}, expected ${TOKENIZER_FORMAT_VERSION}`);
+  const headerLength = bytes.readUInt32LE(12);
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString('utf8', 16, 16 + headerLength)) as Header;
+  } catch {
+    throw new TokenizerFileError(path, 'damaged header');
+  }
+  const arrays = {} as Record<ArrayName, TokenizerArrays[ArrayName]>;
+  for (const name of Object.keys(KINDS) as ArrayName[]) {
+    const where = header.arrays?.[name];
+    const Kind = KINDS[name];
+    if (!where || where.offset % 8 !== 0 || where.offset + where.length * Kind.BYTES_PER_ELEMENT > buf.byteLength) {
+      throw new TokenizerFileError(path, `array ${name} is missing or out of bounds (truncated file?)`);
+    }
+    arrays[name] = new Kind(buf, where.offset, where.length);
+  }
+  return { data: { meta: header.meta, arrays: arrays as TokenizerArrays }, source: header.source ?? {} };
+}
