@@ -4,6 +4,7 @@
 // input, as the reference reports them.
 
 import { Charsmap } from './charsmap.js';
+import { graphemeLengths } from './graphemes.js';
 import type { TokenizerData, TokenizerMeta } from './data.js';
 import { NormalizedText, type Change } from './normalized.js';
 import { Unigram, type WordToken } from './unigram.js';
@@ -23,8 +24,6 @@ export interface Encoding {
   /** Tokens dropped by truncation (0 if none). */
   truncated: number;
 }
-
-const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 
 /** Rust's char::is_whitespace (Unicode White_Space); JS's \s differs on U+0085 and U+FEFF. */
 function isWhitespace(cp: number): boolean {
@@ -266,12 +265,7 @@ export class Tokenizer {
     const changes: Change[] = [];
     let modified = false;
     let at = 0;
-    for (const { segment } of graphemes.segment(text.toString())) {
-      let len = 0;
-      for (let u = 0; u < segment.length; u++) {
-        const c = segment.charCodeAt(u);
-        if (c < 0xdc00 || c > 0xdfff) len++;
-      }
+    for (const len of graphemeLengths(text.toString())) {
       const end = at + len;
       if (map.mayRewrite(cps[at]) && utf8Length(cps, at, end) < 6) {
         const whole = map.rewrite(cps, at, end);

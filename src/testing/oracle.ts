@@ -1,0 +1,40 @@
+// The reference implementation (Rust `tokenizers` through its napi binding), for tests and
+// benchmarks only: its ids and offsets are the truth the TypeScript tokenizer must match.
+
+import { createRequire } from 'node:module';
+
+interface RustEncoding {
+  getIds(): number[];
+  getOffsets(): number[][];
+}
+interface RustTokenizer {
+  encodeBatch(inputs: string[], options?: { addSpecialTokens?: boolean }): Promise<RustEncoding[]>;
+  encode(input: string, pair?: null, options?: { addSpecialTokens?: boolean }): Promise<RustEncoding>;
+  setTruncation(maxLength: number, options?: { direction?: string }): void;
+}
+interface RustTokenizers {
+  Tokenizer: { fromFile(path: string): RustTokenizer };
+}
+
+export interface OracleResult {
+  ids: number[];
+  offsets: number[];
+}
+
+export class Oracle {
+  private readonly tok: RustTokenizer;
+  constructor(tokenizerJson: string, maxLength?: number) {
+    const rust = createRequire(import.meta.url)('tokenizers') as RustTokenizers;
+    this.tok = rust.Tokenizer.fromFile(tokenizerJson);
+    if (maxLength !== undefined) this.tok.setTruncation(maxLength);
+  }
+
+  async encodeAll(texts: string[], batch = 2000): Promise<OracleResult[]> {
+    const out: OracleResult[] = [];
+    for (let i = 0; i < texts.length; i += batch) {
+      const encs = await this.tok.encodeBatch(texts.slice(i, i + batch));
+      for (const e of encs) out.push({ ids: e.getIds(), offsets: e.getOffsets().flat() });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { compiledFixturePath } from '../testing/fixtures.js';
+import { readTokenizerFile, TokenizerFileError } from './binary-file.js';
+import { Tokenizer } from './tokenizer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ortos-bin-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('loads the 250k vocabulary in well under 30 ms warm and keeps arrays, not objects', () => {
+  const path = compiledFixturePath();
+  readTokenizerFile(path); // page cache
+  const t0 = performance.now();
+  const { data } = readTokenizerFile(path);
+  const tok = new Tokenizer(data);
+  const ms = performance.now() - t0;
+  assert.equal(tok.vocabSize, 250002);
+  assert.ok(ms < 200, `load took ${ms} ms`); // a loose bound for slow CI; the benchmark reports the figure
+  assert.equal(tok.piece(0), '<s>');
+  assert.equal(tok.piece(250001), '<mask>');
+});
+
+test('a truncated or foreign file is refused with a message that says to prepare again', () => {
+  const path = join(dir, 'cut.bin');
+  writeFileSync(path, readFileSync(compiledFixturePath()));
+  truncateSync(path, 100_000);
+  assert.throws(() => readTokenizerFile(path), (e: unknown) => e instanceof TokenizerFileError && /out of bounds/.test(e.message) && /prepare/.test(e.message));
+  writeFileSync(path, '{"not": "a tokenizer"}');
+  assert.throws(() => readTokenizerFile(path), /not a compiled tokenizer/);
+});
