@@ -1,8 +1,8 @@
 // What a benchmark ran on, recorded next to its figures.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
+import { cpuInfo } from '../cpu.js';
 import { createRequire } from 'node:module';
 
 export interface MachineInfo {
@@ -15,16 +15,6 @@ export interface MachineInfo {
   onnxruntime: string | null;
   root: boolean;
   taskset: boolean;
-}
-
-function interestingFlags(): string[] {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
-    const all = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
-    return ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8', 'fma'].filter((f) => all.has(f));
-  } catch {
-    return [];
-  }
 }
 
 export function hasTaskset(): boolean {
@@ -45,10 +35,10 @@ export function machineInfo(): MachineInfo {
   }
   return {
     date: new Date().toISOString(),
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
+    cpu: cpuInfo().model,
+    cores: cpuInfo().cores,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
-    flags: interestingFlags(),
+    flags: cpuInfo().flags,
     node: process.version,
     onnxruntime: ort,
     root: process.getuid?.() === 0,

@@ -3,6 +3,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from '../fixtures/random.js';
 
 export const LOCALE_ROOT = '/usr/share/locale';
 
@@ -60,18 +61,6 @@ export function readCatalogs(root = LOCALE_ROOT): Map<string, string[]> {
     if (seen.size > 0) byLocale.set(locale, [...seen]);
   }
   return byLocale;
-}
-
-/** A deterministic generator (mulberry32), so that a sample is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,0 +1,61 @@
+import { createInterface } from 'node:readline';
+import { ConfigError, engineConfig, modelConfig, type Env } from '../config.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { ensurePrepared } from '../prepare/ensure.js';
+import { INPUT_TYPES, type InputType } from '../tokenizer/e5-input.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { log } from './log.js';
+
+export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
+       … | ortos-embed embed [options]          (one text per line on stdin)
+
+Prints one JSON array (the vector) per input line on stdout, in input order.
+e5 needs a "query: " or "passage: " prefix; it is added unless the text has one.
+
+  --input-type query|passage   prefix to add (default query; use query for symmetric tasks)
+  --no-normalize               skip L2 normalization
+  --no-truncate                refuse inputs over 512 tokens instead of cutting them
+
+${MODEL_HELP}
+
+${ENGINE_HELP}`;
+
+async function readStdinLines(): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) lines.push(line);
+  return lines;
+}
+
+export async function embedCommand(argv: string[], env: Env): Promise<number> {
+  const { flags, positionals } = parse(argv, {
+    ...MODEL_OPTIONS,
+    ...ENGINE_OPTIONS,
+    'input-type': { type: 'string' },
+    'no-normalize': { type: 'boolean' },
+    'no-truncate': { type: 'boolean' },
+  });
+  if (flags.help) {
+    console.log(EMBED_HELP);
+    return 0;
+  }
+  const inputType = (flags['input-type'] ?? 'query') as InputType;
+  if (!INPUT_TYPES.includes(inputType)) throw new ConfigError(`--input-type must be query or passage, got "${String(flags['input-type'])}"`);
+  const model = modelConfig(flags, env);
+  const engine = engineConfig(flags, env);
+  const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
+  const ready = await ensurePrepared(model, log);
+  const pipeline = await Pipeline.load(ready.prepared.dir, engine);
+  const texts = await textsPromise;
+  if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or lines on stdin');
+  const result = await pipeline.embed(texts, {
+    inputType,
+    normalize: flags['no-normalize'] !== true,
+    truncate: flags['no-truncate'] !== true,
+  });
+  let out = '';
+  for (const v of result.vectors) out += JSON.stringify(Array.from(v)) + '\n';
+  process.stdout.write(out);
+  if (result.truncated > 0) log(`${result.truncated} of ${texts.length} inputs were truncated to ${pipeline.maxTokens} tokens`);
+  await pipeline.close();
+  return 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// ortos-embed: multilingual-e5-base embeddings that wake in well under a second.
+// Dispatches to one command; each command is imported only when it runs.
+
+import { ConfigError } from '../config.js';
+
+const HELP = `usage: ortos-embed <command> [options]
+
+Commands:
+  prepare    download and prepare the model for fast start-up
+  embed      print embeddings of texts given as arguments or on stdin
+  verify     compare int8 and fp32 vectors on a multilingual sample (quantization loss)
+
+Run "ortos-embed <command> --help" for a command's options.`;
+
+type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  prepare: async () => (await import('./prepare.js')).prepareCommand,
+  embed: async () => (await import('./embed.js')).embedCommand,
+  verify: async () => (await import('./verify.js')).verifyCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    console.log((await import('../version.js')).ortosVersion());
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`ortos-embed: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  return (await load())(rest, process.env);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const err = e as Error;
+    const usage = err instanceof ConfigError;
+    console.error(`ortos-embed: ${usage ? '' : 'error: '}${err.message}`);
+    if (process.env.DEBUG) console.error(err.stack);
+    process.exitCode = usage ? 2 : 1;
+  },
+);

@@ -1,0 +1,29 @@
+import { engineConfig, modelConfig, type Env } from '../config.js';
+import { ensurePrepared } from '../prepare/ensure.js';
+import { MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { log } from './log.js';
+
+export const PREPARE_HELP = `usage: ortos-embed prepare [options]
+
+Downloads the model if needed, compiles its tokenizer and pre-optimizes its ONNX graph
+(weights saved as an external file that is memory-mapped at start), and records the
+result in a manifest. Safe to run again: it does nothing when the prepared form is current.
+"serve" and "embed" prepare by themselves when needed; run this at image-build time to
+keep it off the start-up path.
+
+  --force              prepare again even if the prepared form is current
+
+${MODEL_HELP}`;
+
+export async function prepareCommand(argv: string[], env: Env): Promise<number> {
+  const { flags } = parse(argv, { ...MODEL_OPTIONS, force: { type: 'boolean' } });
+  if (flags.help) {
+    console.log(PREPARE_HELP);
+    return 0;
+  }
+  engineConfig({}, env);
+  const ready = await ensurePrepared(modelConfig(flags, env), log, flags.force === true);
+  if (ready.prepared.reused) log(`already prepared: ${ready.prepared.dir}`);
+  console.log(ready.prepared.dir);
+  return 0;
+}

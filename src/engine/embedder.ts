@@ -1,0 +1,49 @@
+// From token ids to vectors: plan batches by padded-token budget, run the session, pool.
+
+import { planBatches } from './batching.js';
+import type { OnnxSession } from './onnx-session.js';
+import { l2Normalize, meanPool } from './pooling.js';
+
+export interface EmbedderOptions {
+  /** Padded tokens (rows × longest) per session run. */
+  batchTokens: number;
+  padId: number;
+}
+
+export interface BatchStats {
+  rows: number;
+  paddedTokens: number;
+}
+
+export class Embedder {
+  constructor(
+    private readonly session: OnnxSession,
+    private readonly opts: EmbedderOptions,
+  ) {}
+
+  /** One vector per input, in input order. */
+  async embedIds(inputs: readonly number[][], normalize = true, onBatch?: (s: BatchStats) => void): Promise<Float32Array[]> {
+    const lengths = inputs.map((x) => x.length);
+    const out = new Array<Float32Array>(inputs.length);
+    for (const group of planBatches(lengths, this.opts.batchTokens)) {
+      const rows = group.length;
+      const cols = Math.max(...group.map((i) => lengths[i]));
+      const ids = new BigInt64Array(rows * cols).fill(BigInt(this.opts.padId));
+      const mask = new BigInt64Array(rows * cols);
+      group.forEach((input, r) => {
+        const row = inputs[input];
+        for (let t = 0; t < row.length; t++) {
+          ids[r * cols + t] = BigInt(row[t]);
+          mask[r * cols + t] = 1n;
+        }
+      });
+      const { hidden, dim } = await this.session.forward(ids, mask, rows, cols);
+      const pooled = meanPool(hidden, rows, cols, dim, group.map((i) => lengths[i]));
+      group.forEach((input, r) => {
+        out[input] = normalize ? l2Normalize(pooled[r]) : pooled[r];
+      });
+      onBatch?.({ rows, paddedTokens: rows * cols });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,105 @@
+// The only module that knows onnxruntime. It is imported lazily, so commands that never
+// run the model (--help, cost) do not pay for loading the native library.
+
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+
+type Ort = typeof import('onnxruntime-node');
+let ortPromise: Promise<Ort> | null = null;
+
+async function ort(): Promise<Ort> {
+  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
+  return ortPromise;
+}
+
+export interface SessionOptions {
+  threads: number;
+}
+
+function baseOptions(threads: number): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    // Idle threads must not spin: on a shared vCPU spinning burns the neighbour's time and ours.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+}
+
+export interface ModelIo {
+  inputs: string[];
+  outputs: string[];
+}
+
+/**
+ * Runs onnxruntime's graph optimizations once (level "extended": fusions that stay valid on
+ * any x86 CPU, no hardware-specific layouts) and saves the graph with its weights as an
+ * external data file, which the runtime then maps instead of copying.
+ */
+export async function optimizeModel(source: string, target: string, dataFile: string): Promise<ModelIo> {
+  const { InferenceSession } = await ort();
+  const session = await InferenceSession.create(source, {
+    ...baseOptions(1),
+    graphOptimizationLevel: 'extended',
+    optimizedModelFilePath: target,
+    extra: {
+      session: {
+        optimized_model_external_initializers_file_name: dataFile,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+      },
+    },
+  });
+  const io = { inputs: [...session.inputNames], outputs: [...session.outputNames] };
+  await session.release();
+  return io;
+}
+
+export interface Forward {
+  /** [rows, cols, dim] last hidden state. */
+  hidden: Float32Array;
+  dim: number;
+}
+
+export class OnnxSession {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly TensorCtor: typeof Tensor,
+    readonly io: ModelIo,
+    private readonly outputName: string,
+  ) {}
+
+  static async load(path: string, opts: SessionOptions): Promise<OnnxSession> {
+    const { InferenceSession, Tensor: TensorCtor } = await ort();
+    // The prepared graph is already optimized: running the optimizers again only costs time.
+    const session = await InferenceSession.create(path, { ...baseOptions(opts.threads), graphOptimizationLevel: 'disabled' });
+    const inputs = [...session.inputNames];
+    const outputs = [...session.outputNames];
+    for (const need of ['input_ids', 'attention_mask']) {
+      if (!inputs.includes(need)) throw new Error(`the ONNX graph has no "${need}" input (inputs: ${inputs.join(', ')})`);
+    }
+    const outputName = ['last_hidden_state', 'token_embeddings'].find((n) => outputs.includes(n));
+    if (outputName === undefined) throw new Error(`the ONNX graph has no last_hidden_state/token_embeddings output (outputs: ${outputs.join(', ')})`);
+    return new OnnxSession(session, TensorCtor, { inputs, outputs }, outputName);
+  }
+
+  /** ids and mask are [rows, cols] row-major. */
+  async forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number): Promise<Forward> {
+    const feeds: Record<string, Tensor> = {
+      input_ids: new this.TensorCtor('int64', ids, [rows, cols]),
+      attention_mask: new this.TensorCtor('int64', mask, [rows, cols]),
+    };
+    if (this.io.inputs.includes('token_type_ids')) {
+      feeds.token_type_ids = new this.TensorCtor('int64', new BigInt64Array(rows * cols), [rows, cols]);
+    }
+    const out = await this.session.run(feeds, [this.outputName]);
+    const t = out[this.outputName];
+    const dims = t.dims;
+    if (dims.length !== 3 || dims[0] !== rows || dims[1] !== cols) throw new Error(`unexpected output shape [${dims.join(', ')}]`);
+    return { hidden: t.data as Float32Array, dim: dims[2] };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,76 @@
+// A model folder in the Hugging Face hub layout, and which of its ONNX exports to use.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Dtype = 'int8' | 'fp32';
+export const DTYPES: readonly Dtype[] = ['int8', 'fp32'];
+
+/** Preference order: the official int8 export, the Xenova int8 export, then fp32. */
+export const ONNX_FILES: Record<Dtype, readonly string[]> = {
+  int8: ['onnx/model_qint8_avx512_vnni.onnx', 'onnx/model_quantized.onnx'],
+  fp32: ['onnx/model.onnx'],
+};
+
+export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+
+export interface ModelConfig {
+  hiddenSize: number;
+  maxPositions: number;
+  padId: number;
+  modelType: string;
+}
+
+export interface ModelFiles {
+  dir: string;
+  onnx: string;
+  /** Path of the ONNX file relative to dir, as the hub names it. */
+  onnxName: string;
+  dtype: Dtype;
+  config: ModelConfig;
+}
+
+export class ModelDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelDirError';
+  }
+}
+
+export function readModelConfig(dir: string): ModelConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelDirError(`${join(dir, 'config.json')}: cannot read (${(e as Error).message})`);
+  }
+  const num = (k: string, dflt?: number): number => {
+    const v = raw[k] ?? dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelDirError(`config.json: "${k}" must be a non-negative integer`);
+    return v;
+  };
+  return {
+    hiddenSize: num('hidden_size'),
+    maxPositions: num('max_position_embeddings', 514),
+    padId: num('pad_token_id', 1),
+    modelType: typeof raw.model_type === 'string' ? raw.model_type : 'unknown',
+  };
+}
+
+export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
+  if (!existsSync(dir)) throw new ModelDirError(`model folder ${dir} does not exist`);
+  const missing = REQUIRED_FILES.filter((f) => !existsSync(join(dir, f)));
+  const order = dtype ? ONNX_FILES[dtype] : [...ONNX_FILES.int8, ...ONNX_FILES.fp32];
+  const onnxName = order.find((f) => existsSync(join(dir, f)));
+  if (missing.length > 0 || onnxName === undefined) {
+    const lacks = [...missing, ...(onnxName === undefined ? [`one of ${order.join(', ')}`] : [])];
+    throw new ModelDirError(`model folder ${dir} lacks ${lacks.join(' and ')} (expected the Hugging Face hub layout)`);
+  }
+  return {
+    dir,
+    onnx: join(dir, onnxName),
+    onnxName,
+    dtype: ONNX_FILES.fp32.includes(onnxName) ? 'fp32' : 'int8',
+    config: readModelConfig(dir),
+  };
+}

@@ -1,0 +1,66 @@
+// The manifest of a prepared model: what it was made from and with what, so `serve` can
+// tell at once whether the prepared form is still valid or must be made again.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dtype, ModelConfig } from './layout.js';
+
+export const PREPARED_FORMAT = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
+
+export interface SourceStamp {
+  name: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface Manifest {
+  format: number;
+  createdAt: string;
+  ortosVersion: string;
+  onnxruntime: string;
+  dtype: Dtype;
+  /** Where the model came from, when known (hub repo and revision). */
+  origin: { repo?: string; revision?: string };
+  config: ModelConfig;
+  io: { inputs: string[]; outputs: string[] };
+  sources: SourceStamp[];
+}
+
+export function stamp(dir: string, name: string): SourceStamp {
+  const st = statSync(join(dir, name));
+  return { name, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+}
+
+export function readManifest(preparedDir: string): Manifest | null {
+  try {
+    return JSON.parse(readFileSync(join(preparedDir, MANIFEST_FILE), 'utf8')) as Manifest;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the prepared form cannot be used as it is, or null if it can. */
+export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string): string | null {
+  const m = readManifest(preparedDir);
+  if (m === null) return 'not prepared yet';
+  if (m.format !== PREPARED_FORMAT) return `prepared with format ${m.format}, this version uses ${PREPARED_FORMAT}`;
+  if (m.onnxruntime !== onnxruntime) return `prepared with onnxruntime ${m.onnxruntime}, this is ${onnxruntime}`;
+  for (const f of Object.values(PREPARED_FILES)) {
+    if (!existsSync(join(preparedDir, f))) return `${f} is missing`;
+  }
+  const want = new Map(m.sources.map((s) => [s.name, s]));
+  for (const name of sources) {
+    const was = want.get(name);
+    if (!was) return `${name} was not part of the prepared model`;
+    let now: SourceStamp;
+    try {
+      now = stamp(sourceDir, name);
+    } catch {
+      return `${name} is missing from ${sourceDir}`;
+    }
+    if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) return `${name} changed since it was prepared`;
+  }
+  return null;
+}

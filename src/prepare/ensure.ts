@@ -1,0 +1,27 @@
+// Gets a usable prepared model: the local folder or the hub snapshot (downloaded if
+// needed), prepared if the prepared form is missing or stale.
+
+import type { ModelConfigOptions } from '../config.js';
+import { HubClient } from '../model/hub.js';
+import { resolveModelDir, type ModelFiles } from '../model/layout.js';
+import type { Manifest } from '../model/manifest.js';
+import { defaultPreparedDir, prepareModel, type Log, type PrepareResult } from './prepare.js';
+
+export interface ReadyModel {
+  files: ModelFiles;
+  prepared: PrepareResult;
+  origin: Manifest['origin'];
+}
+
+export async function locateModel(cfg: ModelConfigOptions, log: Log): Promise<{ files: ModelFiles; origin: Manifest['origin'] }> {
+  if (cfg.modelDir !== undefined) return { files: resolveModelDir(cfg.modelDir, cfg.dtype), origin: {} };
+  const hub = new HubClient({ hfHome: cfg.hfHome, endpoint: cfg.endpoint, token: cfg.token, offline: cfg.offline, log });
+  const dir = await hub.snapshot(cfg.model, cfg.dtype);
+  return { files: resolveModelDir(dir, cfg.dtype), origin: { repo: cfg.model.repo, revision: dir.split('/').pop() } };
+}
+
+export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, force = false): Promise<ReadyModel> {
+  const { files, origin } = await locateModel(cfg, log);
+  const prepared = await prepareModel(files, cfg.preparedDir ?? defaultPreparedDir(files.dir, files.dtype), origin, log, force);
+  return { files, prepared, origin };
+}

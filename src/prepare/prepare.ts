@@ -1,0 +1,87 @@
+// `prepare`: turns a model folder into the fast-loading form — the tokenizer compiled to
+// typed arrays, the ONNX graph optimized once with its weights as an external data file —
+// and records it in a manifest. Idempotent, and atomic: the new form is built beside the
+// old one and swapped in with a rename, so a crash never leaves a half-prepared model in use.
+
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { optimizeModel } from '../engine/onnx-session.js';
+import { PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, stamp, staleReason, type Manifest } from '../model/manifest.js';
+import { REQUIRED_FILES, type Dtype, type ModelFiles } from '../model/layout.js';
+import { writeTokenizerFile } from '../tokenizer/binary-file.js';
+import { compileTokenizerJson } from '../tokenizer/compile.js';
+import { onnxruntimeVersion, ortosVersion } from '../version.js';
+
+export type Log = (message: string) => void;
+
+export interface PrepareResult {
+  dir: string;
+  /** True when an up-to-date prepared form was already there. */
+  reused: boolean;
+  reason: string | null;
+  ms: number;
+}
+
+/** One prepared form per dtype, so a folder holding both exports can serve either. */
+export function defaultPreparedDir(modelDir: string, dtype: Dtype): string {
+  return join(modelDir, `ortos-prepared-${dtype}`);
+}
+
+export function sourcesOf(files: ModelFiles): string[] {
+  return [...REQUIRED_FILES, files.onnxName];
+}
+
+export async function prepareModel(
+  files: ModelFiles,
+  preparedDir: string,
+  origin: Manifest['origin'],
+  log: Log,
+  force = false,
+): Promise<PrepareResult> {
+  const t0 = performance.now();
+  const reason = staleReason(preparedDir, files.dir, sourcesOf(files), onnxruntimeVersion());
+  if (reason === null && !force) return { dir: preparedDir, reused: true, reason: null, ms: performance.now() - t0 };
+  log(`preparing ${files.dir} (${force ? 'forced' : reason})`);
+
+  const tmp = join(dirname(preparedDir), `.${basename(preparedDir)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    let t = performance.now();
+    const tokenizer = compileTokenizerJson(readFileSync(join(files.dir, 'tokenizer.json'), 'utf8'));
+    writeTokenizerFile(join(tmp, PREPARED_FILES.tokenizer), tokenizer);
+    log(`  tokenizer: ${tokenizer.meta.vocabSize} pieces compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    t = performance.now();
+    const io = await optimizeModel(files.onnx, join(tmp, PREPARED_FILES.model), PREPARED_FILES.data);
+    log(`  graph: ${files.onnxName} optimized (level extended, external weights) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const manifest: Manifest = {
+      format: PREPARED_FORMAT,
+      createdAt: new Date().toISOString(),
+      ortosVersion: ortosVersion(),
+      onnxruntime: onnxruntimeVersion(),
+      dtype: files.dtype,
+      origin,
+      config: files.config,
+      io,
+      sources: sourcesOf(files).map((name) => stamp(files.dir, name)),
+    };
+    writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    const old = `${tmp}.old`;
+    rmSync(old, { recursive: true, force: true });
+    try {
+      renameSync(preparedDir, old);
+    } catch {
+      // nothing there yet
+    }
+    renameSync(tmp, preparedDir);
+    rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const ms = performance.now() - t0;
+  log(`  prepared into ${preparedDir} in ${(ms / 1000).toFixed(1)} s`);
+  return { dir: preparedDir, reused: false, reason, ms };
+}
