@@ -1,0 +1,67 @@
+// End to end on the prepared tiny fixture: texts in, unit vectors out, padding-invariant.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { preparedFixture } from '../testing/models.js';
+import { Pipeline } from './pipeline.js';
+
+// fp32: exact padding invariance is a property of pooling and masking. The int8 graph
+// quantizes activations per tensor (onnxruntime's dynamic quantization), so the other rows
+// of a batch shift its scale slightly; that bound is checked separately below.
+let pipeline: Pipeline;
+let int8: Pipeline;
+before(async () => {
+  pipeline = await Pipeline.load((await preparedFixture('tiny', 'fp32')).preparedDir, { threads: 1, batchTokens: 256 });
+  int8 = await Pipeline.load((await preparedFixture('tiny', 'int8')).preparedDir, { threads: 1, batchTokens: 256 });
+});
+after(async () => {
+  await pipeline.close();
+  await int8.close();
+});
+
+const norm = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
+test('a text embedded alone equals the same text inside a batch with longer texts (max abs diff ≤ 1e-5)', async () => {
+  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const alone = (await pipeline.embed(['привет мир'], opts)).vectors[0];
+  const longer = ['a much longer text that forces padding of the short one '.repeat(3), 'привет мир', 'another text of a different length'];
+  let batches = 0;
+  const mixed = await pipeline.embed(longer, { ...opts, onBatch: () => batches++ });
+  assert.equal(batches, 1, 'all three should share one padded batch for this check to mean anything');
+  let worst = 0;
+  for (let i = 0; i < alone.length; i++) worst = Math.max(worst, Math.abs(alone[i] - mixed.vectors[1][i]));
+  assert.ok(worst <= 1e-5, `max abs diff ${worst}`);
+});
+
+test('int8: batching changes a vector only within the activation-quantization error (cosine ≥ 0.9999)', async () => {
+  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const alone = (await int8.embed(['привет мир'], opts)).vectors[0];
+  const mixed = (await int8.embed(['a much longer text that forces padding '.repeat(3), 'привет мир'], opts)).vectors[1];
+  const cos = alone.reduce((s, x, i) => s + x * mixed[i], 0);
+  assert.ok(cos >= 0.9999, `cosine ${cos}`);
+});
+
+test('vectors have the model width and unit norm; --no-normalize keeps the raw mean', async () => {
+  const r = await pipeline.embed(['one', 'two', 'три'], { inputType: 'passage', normalize: true, truncate: true });
+  for (const v of r.vectors) {
+    assert.equal(v.length, pipeline.dimensions);
+    assert.ok(Math.abs(norm(v) - 1) < 1e-5);
+  }
+  const raw = await pipeline.embed(['one'], { inputType: 'passage', normalize: false, truncate: true });
+  assert.ok(Math.abs(norm(raw.vectors[0]) - 1) > 1e-3);
+});
+
+test('inputs come back in input order even though batches are length-sorted', async () => {
+  const texts = ['x '.repeat(50), 'y', 'z '.repeat(10)];
+  const together = await pipeline.embed(texts, { inputType: 'query', normalize: true, truncate: true });
+  for (let i = 0; i < texts.length; i++) {
+    const single = (await pipeline.embed([texts[i]], { inputType: 'query', normalize: true, truncate: true })).vectors[0];
+    assert.ok(single.every((x, k) => Math.abs(x - together.vectors[i][k]) <= 1e-5));
+  }
+});
+
+test('a 100k-character input is embedded (truncated to 512 tokens) and reported', async () => {
+  const r = await pipeline.embed(['длинный текст '.repeat(7200)], { inputType: 'passage', normalize: true, truncate: true });
+  assert.equal(r.truncated, 1);
+  assert.equal(r.tokens, 512);
+});
