@@ -265,7 +265,10 @@ export class Tokenizer {
     const changes: Change[] = [];
     let modified = false;
     let at = 0;
-    for (const len of graphemeLengths(text.toString())) {
+    const lengths = graphemeLengths(text.toString());
+    const count = lengths === null ? cps.length : lengths.length;
+    for (let g = 0; g < count; g++) {
+      const len = lengths === null ? 1 : lengths[g];
       const end = at + len;
       if (map.mayRewrite(cps[at]) && utf8Length(cps, at, end) < 6) {
         const whole = map.rewrite(cps, at, end);

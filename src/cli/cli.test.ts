@@ -1,0 +1,57 @@
+// The compiled CLI as a user runs it: a real process, real files.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { preparedFixture } from '../testing/models.js';
+
+const BIN = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+
+function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('embed prints one unit vector per text, from arguments or stdin lines', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const a = run(['embed', '--model-dir', modelDir, 'query: привет', 'мир']);
+  assert.equal(a.code, 0, a.err);
+  const lines = a.out.trim().split('\n');
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const v = JSON.parse(line) as number[];
+    assert.equal(v.length, 32);
+    assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
+  }
+  const b = run(['embed', '--input-type', 'query'], 'привет\nмир\n', { MODEL_DIR: modelDir });
+  assert.equal(b.code, 0, b.err);
+  assert.deepEqual(b.out.trim().split('\n'), lines, 'the prefix is added once: "привет" and "query: привет" embed alike');
+});
+
+test('every command has --help, and mistakes exit 2 with a message', () => {
+  for (const cmd of ['prepare', 'embed', 'verify']) {
+    const r = run([cmd, '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, new RegExp(`usage: ortos-embed ${cmd}`));
+    assert.match(r.out, /--model-dir/);
+  }
+  assert.equal(run([]).code, 2);
+  const unknown = run(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown command "frobnicate"/);
+  const badFlag = run(['embed', '--bogus']);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.err, /bogus/);
+  const badType = run(['embed', '--input-type', 'question', 'x']);
+  assert.equal(badType.code, 2);
+  assert.match(badType.err, /query or passage/);
+});
+
+test('a missing model folder is a one-line error, exit 1, no stack trace', () => {
+  const r = run(['embed', '--model-dir', '/nonexistent/model', 'x']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /model folder \/nonexistent\/model does not exist/);
+  assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { cachedFixture } from '../fixtures/generate.js';
+import { resolveModelDir } from '../model/layout.js';
+import { PREPARED_FILES, readManifest } from '../model/manifest.js';
+import { defaultPreparedDir, prepareModel } from './prepare.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ortos-prep-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test('prepare writes the compiled tokenizer, the optimized graph with external weights and a manifest; again it reuses them', async () => {
+  const dir = join(work, 'model');
+  cpSync(cachedFixture('tiny', 'int8'), dir, { recursive: true, filter: (src) => !src.includes('ortos-prepared') });
+  const files = resolveModelDir(dir);
+  assert.equal(files.dtype, 'int8');
+  const target = defaultPreparedDir(dir, 'int8');
+  const lines: string[] = [];
+  const first = await prepareModel(files, target, { repo: 'x/y' }, (m) => lines.push(m));
+  assert.equal(first.reused, false);
+  for (const f of Object.values(PREPARED_FILES)) assert.ok(existsSync(join(target, f)), f);
+  const m = readManifest(target);
+  assert.equal(m?.dtype, 'int8');
+  assert.deepEqual(m?.io.inputs, ['input_ids', 'attention_mask']);
+  assert.ok(lines.some((l) => /tokenizer: 250002 pieces/.test(l)));
+
+  const second = await prepareModel(files, target, {}, () => {});
+  assert.equal(second.reused, true);
+
+  // A changed source makes it stale; the new form replaces the old one atomically.
+  const later = new Date(Date.now() + 5000);
+  utimesSync(join(dir, 'tokenizer.json'), later, later);
+  const third = await prepareModel(files, target, {}, () => {});
+  assert.equal(third.reused, false);
+  assert.match(third.reason ?? '', /tokenizer.json changed/);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp')), []);
+});
+
+test('a prepared folder missing a file is prepared again rather than used', async () => {
+  const dir = join(work, 'model');
+  const target = defaultPreparedDir(dir, 'int8');
+  rmSync(join(target, PREPARED_FILES.data));
+  const again = await prepareModel(resolveModelDir(dir), target, {}, () => {});
+  assert.equal(again.reused, false);
+  assert.match(again.reason ?? '', /model.onnx.data is missing/);
+});
+
+test('a folder without the hub layout is refused, naming what is missing', () => {
+  const empty = join(work, 'empty');
+  cpSync(join(work, 'model', 'config.json'), join(empty, 'config.json'));
+  assert.throws(() => resolveModelDir(empty), /lacks tokenizer.json and tokenizer_config.json and one of onnx\/model_qint8_avx512_vnni.onnx/);
+  assert.throws(() => resolveModelDir(join(work, 'nope')), /does not exist/);
+});
