@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { preparedFixture } from '../testing/models.js';
 
-const BIN = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+const BIN = join(PROJECT_ROOT, 'dist', 'bin', 'main.js');
 
 function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env } });

@@ -7,6 +7,7 @@ import { ConfigError } from '../config.js';
 const HELP = `usage: ortos-embed <command> [options]
 
 Commands:
+  serve      run the HTTP service (OpenAI /v1/embeddings, TEI /embed and /tokenize)
   prepare    download and prepare the model for fast start-up
   embed      print embeddings of texts given as arguments or on stdin
   verify     compare int8 and fp32 vectors on a multilingual sample (quantization loss)
@@ -16,6 +17,7 @@ Run "ortos-embed <command> --help" for a command's options.`;
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
   prepare: async () => (await import('./prepare.js')).prepareCommand,
   embed: async () => (await import('./embed.js')).embedCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,

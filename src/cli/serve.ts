@@ -1,0 +1,125 @@
+import { engineConfig, modelConfig, type Env } from '../config.js';
+import { cpuInfo } from '../cpu.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { ensurePrepared } from '../prepare/ensure.js';
+import { startApp, type App } from '../server/app.js';
+import { serveConfig } from '../server/config.js';
+import { createLogger } from '../server/logger.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+
+export const SERVE_HELP = `usage: ortos-embed serve [options]
+
+Serves embeddings over HTTP. The port is bound first and the model loads in the
+background; requests that arrive meanwhile wait and succeed.
+
+Routes: POST /v1/embeddings (OpenAI), POST /embed and /tokenize (TEI),
+        GET /health (open), /ready, /info, /metrics (Prometheus)
+
+HTTP (flags win over environment variables):
+  --host H                 address to bind (env HOST; default 0.0.0.0)
+  --port P                 port (env PORT; default 8080)
+  --api-key K              require "Authorization: Bearer K" on every route but /health
+                           (env API_KEY; needed unless bound to loopback)
+  --insecure-no-auth       allow a non-loopback address without a key (env INSECURE_NO_AUTH=1)
+  --metrics-open           serve /metrics without the key (env METRICS_OPEN=1)
+  --cors-origins A,B|*     allow browser requests from these origins (env CORS_ORIGINS; default none)
+  --served-model-name N    "model" in OpenAI answers (env SERVED_MODEL_NAME)
+
+Limits:
+  --max-body-bytes N       request body size (env MAX_BODY_BYTES; default 2097152)
+  --max-inputs N           inputs per request (env MAX_INPUTS; default 512)
+  --max-chars N            characters per input (env MAX_CHARS; default 32768)
+  --max-queued-inputs N    inputs waiting in the queue before 429 (env MAX_QUEUED_INPUTS; default 2048)
+
+Lifecycle:
+  --load-timeout D         how long a request waits for the model (env LOAD_TIMEOUT; default 120s)
+  --grace D                time to finish in-flight requests on SIGTERM/SIGINT (env GRACE; default 10s)
+  --idle-exit D            exit 0 after this long without requests (env IDLE_EXIT; default off)
+  --log-level L            debug, info, warn or error (env LOG_LEVEL; default info)
+
+Durations: 500ms, 30s, 5m, 1h.
+
+${MODEL_HELP}
+
+${ENGINE_HELP}
+
+Exit codes: 0 after a signal or idle exit, 2 for bad options, 1 if the port cannot be bound.
+A model that fails to load does not end the process: /health answers 503 with the reason.`;
+
+export async function serveCommand(argv: string[], env: Env): Promise<number> {
+  const { flags } = parse(argv, {
+    ...MODEL_OPTIONS,
+    ...ENGINE_OPTIONS,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'api-key': { type: 'string' },
+    'insecure-no-auth': { type: 'boolean' },
+    'metrics-open': { type: 'boolean' },
+    'cors-origins': { type: 'string' },
+    'served-model-name': { type: 'string' },
+    'max-body-bytes': { type: 'string' },
+    'max-inputs': { type: 'string' },
+    'max-chars': { type: 'string' },
+    'max-queued-inputs': { type: 'string' },
+    'load-timeout': { type: 'string' },
+    grace: { type: 'string' },
+    'idle-exit': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (flags.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const cfg = serveConfig(flags, env);
+  const model = modelConfig(flags, env);
+  const engine = engineConfig(flags, env);
+  const log = createLogger(cfg.logLevel);
+  let pipeline: Pipeline | null = null;
+  let origin: { repo?: string; revision?: string } = {};
+  let app: App;
+  const exit = (code: number): void => {
+    process.exitCode = code;
+    // Let stdout flush, then leave even if a stray handle would keep the loop alive.
+    setImmediate(() => process.exit(code));
+  };
+  app = await startApp({
+    cfg,
+    batchTokens: engine.batchTokens,
+    log,
+    exit,
+    load: async () => {
+      const ready = await ensurePrepared(model, (m) => log.info(m.trim()));
+      origin = ready.origin;
+      pipeline = await Pipeline.load(ready.prepared.dir, engine);
+      return pipeline;
+    },
+    info: () => {
+      const m = pipeline?.manifest;
+      const cpu = cpuInfo();
+      return {
+        model_id: origin.repo ?? m?.origin.repo ?? cfg.servedName,
+        revision: origin.revision ?? m?.origin.revision ?? null,
+        dtype: m?.dtype ?? model.dtype ?? null,
+        dimensions: pipeline?.dimensions ?? null,
+        max_input_tokens: pipeline?.maxTokens ?? null,
+        threads: engine.threads,
+        batch_tokens: engine.batchTokens,
+        cpu_flags: cpu.flags.join(' '),
+      };
+    },
+  });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting now', { signal: sig });
+      exit(1);
+      return;
+    }
+    void app.shutdown(sig).then(() => exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return new Promise<number>(() => {
+    // Runs until a signal or the idle timer calls exit().
+  });
+}

@@ -1,0 +1,48 @@
+// Owns the model's lifecycle: loading in the background after the port is bound, then
+// ready or failed. Requests that arrive while loading wait here, up to a bound.
+
+import { ApiError } from './errors.js';
+
+export type ModelState<T> = { status: 'loading' } | { status: 'ready'; model: T } | { status: 'failed'; reason: string };
+
+export class ModelHost<T> {
+  state: ModelState<T> = { status: 'loading' };
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly loadTimeoutMs: number) {}
+
+  start(load: () => Promise<T>, onDone?: (state: ModelState<T>) => void): void {
+    load().then(
+      (model) => {
+        this.state = { status: 'ready', model };
+      },
+      (e: unknown) => {
+        this.state = { status: 'failed', reason: (e as Error).message };
+      },
+    ).finally(() => {
+      for (const w of this.waiters.splice(0)) w();
+      onDone?.(this.state);
+    });
+  }
+
+  /** The model, waiting for it while loading; a 503 with Retry-After if it failed or takes too long. */
+  async get(signal?: AbortSignal): Promise<T> {
+    if (this.state.status === 'loading') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.loadTimeoutMs);
+        const onAbort = (): void => done();
+        function done(): void {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        this.waiters.push(done);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    const s = this.state;
+    if (s.status === 'ready') return s.model;
+    if (s.status === 'failed') throw new ApiError(503, `the model failed to load: ${s.reason}`, 'service_unavailable', 'model_failed', null, 30);
+    throw new ApiError(503, 'the model is still loading', 'service_unavailable', 'model_loading', null, 1);
+  }
+}

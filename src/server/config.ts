@@ -1,0 +1,81 @@
+// `serve` settings, validated once: flags > environment > defaults.
+
+import { ConfigError, intIn, type Env, type Flags } from '../config.js';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  apiKey?: string;
+  insecureNoAuth: boolean;
+  metricsOpen: boolean;
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  maxInputs: number;
+  maxChars: number;
+  maxQueuedInputs: number;
+  loadTimeoutMs: number;
+  graceMs: number;
+  /** 0 = off. */
+  idleExitMs: number;
+  /** The model name echoed in OpenAI responses. */
+  servedName: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** "300ms", "30s", "5m", "1h" or a number of seconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a duration like 30s, 5m or 1h, got "${raw}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+function pick(flags: Flags, flag: string, env: Env, name: string): string | undefined {
+  const f = flags[flag];
+  if (typeof f === 'string') return f;
+  const e = env[name];
+  return e !== undefined && e !== '' ? e : undefined;
+}
+
+function flag(flags: Flags, name: string, env: Env, envName: string): boolean {
+  if (flags[name] === true) return true;
+  const e = env[envName];
+  return e !== undefined && ['1', 'true', 'yes', 'on'].includes(e.toLowerCase());
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+export function serveConfig(flags: Flags, env: Env): ServeConfig {
+  const host = pick(flags, 'host', env, 'HOST') ?? '0.0.0.0';
+  const apiKey = pick(flags, 'api-key', env, 'API_KEY');
+  const insecureNoAuth = flag(flags, 'insecure-no-auth', env, 'INSECURE_NO_AUTH');
+  if (apiKey === undefined && !isLoopback(host) && !insecureNoAuth) {
+    throw new ConfigError(`refusing to listen on ${host} without an API key: set --api-key (or API_KEY), ` +
+      'bind --host 127.0.0.1, or pass --insecure-no-auth if something in front of this service checks access');
+  }
+  if (apiKey !== undefined && apiKey.length < 8) throw new ConfigError('the API key must be at least 8 characters');
+  const cors = pick(flags, 'cors-origins', env, 'CORS_ORIGINS');
+  const idle = pick(flags, 'idle-exit', env, 'IDLE_EXIT');
+  const level = pick(flags, 'log-level', env, 'LOG_LEVEL') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${level}"`);
+  return {
+    host,
+    port: intIn('--port', pick(flags, 'port', env, 'PORT'), 8080, 0, 65535),
+    apiKey,
+    insecureNoAuth,
+    metricsOpen: flag(flags, 'metrics-open', env, 'METRICS_OPEN'),
+    corsOrigins: cors ? cors.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    maxBodyBytes: intIn('--max-body-bytes', pick(flags, 'max-body-bytes', env, 'MAX_BODY_BYTES'), 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxInputs: intIn('--max-inputs', pick(flags, 'max-inputs', env, 'MAX_INPUTS'), 512, 1, 100_000),
+    maxChars: intIn('--max-chars', pick(flags, 'max-chars', env, 'MAX_CHARS'), 32_768, 1, 10_000_000),
+    maxQueuedInputs: intIn('--max-queued-inputs', pick(flags, 'max-queued-inputs', env, 'MAX_QUEUED_INPUTS'), 2048, 1, 1_000_000),
+    loadTimeoutMs: parseDuration('--load-timeout', pick(flags, 'load-timeout', env, 'LOAD_TIMEOUT') ?? '120s'),
+    graceMs: parseDuration('--grace', pick(flags, 'grace', env, 'GRACE') ?? '10s'),
+    idleExitMs: idle === undefined || idle === '0' || idle === 'off' ? 0 : parseDuration('--idle-exit', idle),
+    servedName: pick(flags, 'served-model-name', env, 'SERVED_MODEL_NAME') ?? 'intfloat/multilingual-e5-base',
+    logLevel: level as ServeConfig['logLevel'],
+  };
+}

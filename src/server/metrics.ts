@@ -1,0 +1,89 @@
+// Prometheus metrics through prom-client, loaded after the first response (or at the first
+// scrape): importing it costs ~80 ms on one core here, which must not sit between a wake
+// and the first answer. Observations made before then are queued and replayed.
+
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+interface Impl {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  latency: Histogram<'route'>;
+  tokens: Counter;
+  inputs: Counter;
+  truncated: Counter;
+  batchRows: Histogram;
+  batchTokens: Histogram;
+  batchSeconds: Histogram;
+  wake: Gauge<'phase'>;
+}
+
+export class Metrics {
+  private impl: Impl | null = null;
+  private loading: Promise<Impl> | null = null;
+  private pending: Array<(m: Impl) => void> = [];
+
+  constructor(private readonly queueDepth: () => number) {}
+
+  private record(op: (m: Impl) => void): void {
+    if (this.impl) op(this.impl);
+    else this.pending.push(op);
+  }
+
+  request(route: string, status: number, seconds: number): void {
+    this.record((m) => {
+      m.requests.inc({ route, status: String(status) });
+      m.latency.observe({ route }, seconds);
+    });
+  }
+
+  embedded(inputs: number, tokens: number, truncated: number): void {
+    this.record((m) => {
+      m.inputs.inc(inputs);
+      m.tokens.inc(tokens);
+      if (truncated > 0) m.truncated.inc(truncated);
+    });
+  }
+
+  batch(rows: number, paddedTokens: number, seconds: number): void {
+    this.record((m) => {
+      m.batchRows.observe(rows);
+      m.batchTokens.observe(paddedTokens);
+      m.batchSeconds.observe(seconds);
+    });
+  }
+
+  wake(phase: 'listening' | 'model_ready' | 'first_response', secondsSinceStart: number): void {
+    this.record((m) => m.wake.set({ phase }, secondsSinceStart));
+  }
+
+  load(): Promise<Impl> {
+    this.loading ??= import('prom-client').then((mod) => {
+      const p = mod.default;
+      const registry = new p.Registry();
+      p.collectDefaultMetrics({ register: registry });
+      const depth = this.queueDepth;
+      const impl: Impl = {
+        registry,
+        requests: new p.Counter({ name: 'ortos_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
+        latency: new p.Histogram({ name: 'ortos_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route'], buckets: [0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+        tokens: new p.Counter({ name: 'ortos_embedded_tokens_total', help: 'Tokens embedded, specials included', registers: [registry] }),
+        inputs: new p.Counter({ name: 'ortos_embedded_inputs_total', help: 'Inputs embedded', registers: [registry] }),
+        truncated: new p.Counter({ name: 'ortos_truncated_inputs_total', help: 'Inputs cut to the model limit', registers: [registry] }),
+        batchRows: new p.Histogram({ name: 'ortos_batch_rows', help: 'Inputs per model run', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] }),
+        batchTokens: new p.Histogram({ name: 'ortos_batch_padded_tokens', help: 'Padded tokens per model run', buckets: [16, 32, 64, 128, 256, 512, 1024, 2048], registers: [registry] }),
+        batchSeconds: new p.Histogram({ name: 'ortos_batch_duration_seconds', help: 'Model run time', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+        wake: new p.Gauge({ name: 'ortos_wake_seconds', help: 'Seconds from process start to each wake phase', labelNames: ['phase'], registers: [registry] }),
+      };
+      new p.Gauge({ name: 'ortos_queue_inputs', help: 'Inputs waiting in the batch queue', registers: [registry], collect() { this.set(depth()); } });
+      for (const op of this.pending.splice(0)) op(impl);
+      this.impl = impl;
+      return impl;
+    });
+    return this.loading;
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    const m = await this.load();
+    return { contentType: m.registry.contentType, body: await m.registry.metrics() };
+  }
+}
