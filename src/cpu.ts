@@ -13,6 +13,24 @@ export interface CpuInfo {
 }
 
 let cached: CpuInfo | undefined;
+let fingerprint: string | undefined;
+
+/**
+ * Everything that decides which kernels (and so which packed weight layouts) onnxruntime
+ * picks on this CPU: the model name and every SIMD-related flag.
+ */
+export function cpuFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  let flags: string[] = [];
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    flags = (line.split(':')[1]?.trim().split(/\s+/) ?? []).filter((f) => /avx|sse|fma|vnni|amx|f16c|bmi|popcnt/.test(f)).sort();
+  } catch {
+    flags = [];
+  }
+  fingerprint = `${cpus()[0]?.model ?? 'unknown'}|${process.arch}|${flags.join(',')}`;
+  return fingerprint;
+}
 
 export function cpuInfo(): CpuInfo {
   if (cached) return cached;

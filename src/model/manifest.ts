@@ -8,6 +8,7 @@ import type { Dtype, ModelConfig } from './layout.js';
 export const PREPARED_FORMAT = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
+export const PREPACKED_DIR = 'prepacked';
 
 export interface SourceStamp {
   name: string;
@@ -26,6 +27,8 @@ export interface Manifest {
   config: ModelConfig;
   io: { inputs: string[]; outputs: string[] };
   sources: SourceStamp[];
+  /** The same graph with packed weights, valid only on a CPU with this fingerprint. */
+  prepacked?: { cpu: string; model: string };
 }
 
 export function stamp(dir: string, name: string): SourceStamp {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { EngineConfigOptions } from '../config.js';
 import { Embedder, type BatchStats } from '../engine/embedder.js';
 import { OnnxSession } from '../engine/onnx-session.js';
+import { cpuFingerprint } from '../cpu.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { prepareInputs, type PrepareOptions } from '../tokenizer/e5-input.js';
@@ -32,10 +33,17 @@ export class Pipeline {
   static async load(preparedDir: string, engine: EngineConfigOptions): Promise<Pipeline> {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
-    const sessionPromise = OnnxSession.load(join(preparedDir, PREPARED_FILES.model), { threads: engine.threads });
+    // Packed weights only where they were made: their layout follows the CPU's kernels.
+    const graph = manifest.prepacked && manifest.prepacked.cpu === cpuFingerprint() ? manifest.prepacked.model : PREPARED_FILES.model;
+    const sessionPromise = OnnxSession.load(join(preparedDir, graph), { threads: engine.threads });
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
     const session = await sessionPromise;
     return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId }));
+  }
+
+  /** Whether this process runs the packed-weight graph. */
+  get prepacked(): boolean {
+    return this.manifest.prepacked?.cpu === cpuFingerprint();
   }
 
   get dimensions(): number {

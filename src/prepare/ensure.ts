@@ -5,7 +5,7 @@ import type { ModelConfigOptions } from '../config.js';
 import { HubClient } from '../model/hub.js';
 import { resolveModelDir, type ModelFiles } from '../model/layout.js';
 import type { Manifest } from '../model/manifest.js';
-import { defaultPreparedDir, prepareModel, type Log, type PrepareResult } from './prepare.js';
+import { defaultPreparedDir, prepareModel, type Log, type PrepareOptions, type PrepareResult } from './prepare.js';
 
 export interface ReadyModel {
   files: ModelFiles;
@@ -20,8 +20,8 @@ export async function locateModel(cfg: ModelConfigOptions, log: Log): Promise<{ 
   return { files: resolveModelDir(dir, cfg.dtype), origin: { repo: cfg.model.repo, revision: dir.split('/').pop() } };
 }
 
-export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, force = false): Promise<ReadyModel> {
+export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, opts: PrepareOptions = {}): Promise<ReadyModel> {
   const { files, origin } = await locateModel(cfg, log);
-  const prepared = await prepareModel(files, cfg.preparedDir ?? defaultPreparedDir(files.dir, files.dtype), origin, log, force);
+  const prepared = await prepareModel(files, cfg.preparedDir ?? defaultPreparedDir(files.dir, files.dtype), origin, log, opts);
   return { files, prepared, origin };
 }

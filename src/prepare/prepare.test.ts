@@ -53,3 +53,30 @@ test('a folder without the hub layout is refused, naming what is missing', () =>
   assert.throws(() => resolveModelDir(empty), /lacks tokenizer.json and tokenizer_config.json and one of onnx\/model_qint8_avx512_vnni.onnx/);
   assert.throws(() => resolveModelDir(join(work, 'nope')), /does not exist/);
 });
+
+test('--prepack saves packed weights for this CPU; they give the same vectors, and another CPU falls back to the portable graph', async () => {
+  const { Pipeline } = await import('../pipeline/pipeline.js');
+  const { cpuFingerprint } = await import('../cpu.js');
+  const { writeFileSync } = await import('node:fs');
+  const dir = join(work, 'model');
+  const target = defaultPreparedDir(dir, 'int8');
+  const lines: string[] = [];
+  const r = await prepareModel(resolveModelDir(dir), target, {}, (m) => lines.push(m), { prepack: true });
+  assert.equal(r.reused, false);
+  assert.match(r.reason ?? '', /no packed weights for this CPU yet/);
+  const m = readManifest(target);
+  assert.equal(m?.prepacked?.cpu, cpuFingerprint());
+  assert.ok(existsSync(join(target, m!.prepacked!.model)));
+  const texts = ['привет', 'a somewhat longer text to embed'];
+  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const packed = await Pipeline.load(target, { threads: 1, batchTokens: 256 });
+  assert.equal(packed.prepacked, true);
+  const a = (await packed.embed(texts, opts)).vectors;
+  await packed.close();
+  writeFileSync(join(target, 'manifest.json'), JSON.stringify({ ...m, prepacked: { ...m!.prepacked, cpu: 'some other CPU' } }));
+  const portable = await Pipeline.load(target, { threads: 1, batchTokens: 256 });
+  assert.equal(portable.prepacked, false);
+  const b = (await portable.embed(texts, opts)).vectors;
+  await portable.close();
+  for (let i = 0; i < texts.length; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-6));
+});

@@ -1,0 +1,105 @@
+// Wake benchmark: spawn the production command (`ortos-embed serve`) and time it to the
+// first successful /v1/embeddings answer, pinned to one core, from a cold page cache when
+// running as root. The request is sent as soon as the port accepts, as Fly's proxy does.
+//
+//   node dist/bench/wake.js [--model-dir DIR] [--runs N]
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { cachedFixture } from '../fixtures/generate.js';
+import { BIN } from '../testing/serve-process.js';
+import { dropCaches, hasTaskset } from './machine.js';
+
+export interface WakeRun {
+  firstResponseMs: number;
+  listeningMs: number | null;
+  modelReadyMs: number | null;
+  peakRssMB: number;
+  readMiB: number | null;
+  cold: boolean;
+}
+
+function tryConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function post(port: number, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function procStatus(pid: number, field: string): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function readBytes(pid: number): number | null {
+  try {
+    const m = /^read_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function wakeOnce(modelDir: string, port: number, cold: boolean, extraArgs: string[] = []): Promise<WakeRun> {
+  const didDrop = cold ? dropCaches() : false;
+  const args = [BIN, 'serve', '--model-dir', modelDir, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', ...extraArgs];
+  const cmd = hasTaskset() ? ['taskset', '-c', '0', process.execPath, ...args] : [process.execPath, ...args];
+  const t0 = performance.now();
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  while (!(await tryConnect(port))) await new Promise((r) => setTimeout(r, 2));
+  const status = await post(port, JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
+  const firstResponseMs = performance.now() - t0;
+  if (status !== 200) throw new Error(`first request answered ${status}`);
+  // taskset execs node in place, so the child's pid is node's.
+  const pid = child.pid as number;
+  const hwm = procStatus(pid, 'VmHWM');
+  const read = readBytes(pid);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  const logs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const at = (msg: string): number | null => {
+    const v = logs.find((l) => l.msg === msg)?.sinceStartMs;
+    return typeof v === 'number' ? v : null;
+  };
+  return { firstResponseMs, listeningMs: at('listening'), modelReadyMs: at('model ready'), peakRssMB: (hwm ?? 0) / 1024, readMiB: read === null ? null : read / 2 ** 20, cold: didDrop };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const get = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+  const modelDir = get('--model-dir') ?? cachedFixture('e5-base', 'int8');
+  const runs = Number(get('--runs') ?? 5);
+  // One run to prepare (not timed), then the measured ones.
+  await wakeOnce(modelDir, 18181, false);
+  for (const cold of [true, false]) {
+    for (let i = 0; i < runs; i++) {
+      const r = await wakeOnce(modelDir, 18181, cold);
+      console.log(JSON.stringify(r));
+    }
+  }
+}
+
+if (process.argv[1]?.endsWith('wake.js')) await main();
