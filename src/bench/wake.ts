@@ -5,12 +5,17 @@
 //   node dist/bench/wake.js [--model-dir DIR] [--runs N]
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { cpuFingerprint } from '../cpu.js';
 import { cachedFixture } from '../fixtures/generate.js';
+import { readManifest } from '../model/manifest.js';
+import { defaultPreparedDir } from '../prepare/prepare.js';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { BIN } from '../testing/serve-process.js';
-import { dropCaches, hasTaskset } from './machine.js';
+import { dropCaches, hasTaskset, machineInfo } from './machine.js';
 
 export interface WakeRun {
   firstResponseMs: number;
@@ -87,6 +92,11 @@ export async function wakeOnce(modelDir: string, port: number, cold: boolean, ex
   return { firstResponseMs, listeningMs: at('listening'), modelReadyMs: at('model ready'), peakRssMB: (hwm ?? 0) / 1024, readMiB: read === null ? null : read / 2 ** 20, cold: didDrop };
 }
 
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const get = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
@@ -94,12 +104,31 @@ async function main(): Promise<void> {
   const runs = Number(get('--runs') ?? 5);
   // One run to prepare (not timed), then the measured ones.
   await wakeOnce(modelDir, 18181, false);
-  for (const cold of [true, false]) {
-    for (let i = 0; i < runs; i++) {
-      const r = await wakeOnce(modelDir, 18181, cold);
-      console.log(JSON.stringify(r));
-    }
+  const machine = machineInfo();
+  const manifest = readManifest(defaultPreparedDir(modelDir, 'int8'));
+  const prepacked = manifest?.prepacked?.cpu === cpuFingerprint();
+  const results: Record<string, WakeRun[]> = { cold: [], warm: [] };
+  for (const mode of ['cold', 'warm'] as const) {
+    for (let i = 0; i < runs; i++) results[mode].push(await wakeOnce(modelDir, 18181, mode === 'cold'));
   }
+  const coldAvailable = results.cold.every((r) => r.cold);
+  console.log(`wake: ortos-embed serve → first /v1/embeddings answer, ${modelDir}, ${runs} runs each, median [min–max]`);
+  console.log(`${machine.taskset ? 'pinned to one core (taskset -c 0)' : 'NOT pinned: taskset missing'}; packed weights: ${prepacked ? 'yes' : 'no'}; ` +
+    `cold page cache: ${coldAvailable ? 'yes (dropped before each run)' : 'NOT available (needs root): the "cold" rows are warm'}`);
+  console.log('| mode | first answer (ms) | listening (ms) | model ready (ms) | peak RSS (MB) | read from disk (MiB) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [mode, rs] of Object.entries(results)) {
+    const col = (f: (r: WakeRun) => number | null, digits = 0): string => {
+      const xs = rs.map(f).filter((x): x is number => x !== null);
+      return xs.length ? `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]` : 'n/a';
+    };
+    console.log(`| ${mode} | ${col((r) => r.firstResponseMs)} | ${col((r) => r.listeningMs)} | ${col((r) => r.modelReadyMs)} | ${col((r) => r.peakRssMB)} | ${col((r) => r.readMiB)} |`);
+  }
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `wake-${machine.date.slice(0, 10)}${prepacked ? '-prepacked' : ''}.json`);
+  writeFileSync(file, JSON.stringify({ machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), prepacked, coldAvailable, runs: results }, null, 2) + '\n');
+  console.log(`written ${file}`);
 }
 
 if (process.argv[1]?.endsWith('wake.js')) await main();
