@@ -34,6 +34,8 @@ Limits:
 Lifecycle:
   --load-timeout D         how long a request waits for the model (env LOAD_TIMEOUT; default 120s)
   --grace D                time to finish in-flight requests on SIGTERM/SIGINT (env GRACE; default 10s)
+  --request-timeout D      a request's headers and body must arrive within this (env REQUEST_TIMEOUT; default 30s)
+  --headers-timeout D      its headers within this (env HEADERS_TIMEOUT; default 10s)
   --idle-exit D            exit 0 after this long without requests (env IDLE_EXIT; default off)
   --log-level L            debug, info, warn or error (env LOG_LEVEL; default info)
 
@@ -63,6 +65,8 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
     'max-queued-inputs': { type: 'string' },
     'load-timeout': { type: 'string' },
     grace: { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'headers-timeout': { type: 'string' },
     'idle-exit': { type: 'string' },
     'log-level': { type: 'string' },
   });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -58,9 +58,12 @@ test('an interrupted download leaves only a .incomplete file, and the next run r
   await assert.rejects(client(home).snapshot({ repo: REPO, revision: hub.commit }, 'int8'), (e: unknown) => e instanceof HubError && /run again to resume/.test(e.message));
   const partial = blobsLeft(home).filter((b) => b.endsWith('.incomplete'));
   assert.equal(partial.length, 1);
+  // How much arrived before the cut depends on socket timing; whatever it is, that is where the next run starts.
+  const have = statSync(join(repoFolder(home, REPO), 'blobs', partial[0])).size;
+  assert.ok(have > 0 && have <= 3_000_000, `${have} bytes kept`);
   assert.equal(existsSync(join(repoFolder(home, REPO), 'snapshots', hub.commit, 'onnx')), false, 'no snapshot entry for an unfinished file');
   const dir = await client(home).snapshot({ repo: REPO, revision: hub.commit }, 'int8');
-  assert.ok(hub.requests.some((r) => r.range === 'bytes=3000000-'), 'resumed from where it stopped');
+  assert.ok(hub.requests.some((r) => r.range === `bytes=${have}-`), 'resumed from where it stopped');
   for (const f of hub.files) assert.equal(sha256(readFileSync(join(dir, f.path))), f.sha256);
   assert.deepEqual(blobsLeft(home).filter((b) => b.endsWith('.incomplete')), []);
 });

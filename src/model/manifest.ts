@@ -27,6 +27,8 @@ export interface Manifest {
   config: ModelConfig;
   io: { inputs: string[]; outputs: string[] };
   sources: SourceStamp[];
+  /** Sizes of the prepared files, so a truncated one is noticed and made again, never loaded. */
+  outputs: Record<string, number>;
   /** The same graph with packed weights, valid only on a CPU with this fingerprint. */
   prepacked?: { cpu: string; model: string };
 }
@@ -52,6 +54,15 @@ export function staleReason(preparedDir: string, sourceDir: string, sources: rea
   if (m.onnxruntime !== onnxruntime) return `prepared with onnxruntime ${m.onnxruntime}, this is ${onnxruntime}`;
   for (const f of Object.values(PREPARED_FILES)) {
     if (!existsSync(join(preparedDir, f))) return `${f} is missing`;
+  }
+  for (const [name, size] of Object.entries(m.outputs ?? {})) {
+    let now: number;
+    try {
+      now = statSync(join(preparedDir, name)).size;
+    } catch {
+      return `${name} is missing`;
+    }
+    if (now !== size) return `${name} is ${now} bytes, ${size} were written (damaged?)`;
   }
   const want = new Map(m.sources.map((s) => [s.name, s]));
   for (const name of sources) {

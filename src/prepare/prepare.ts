@@ -3,7 +3,7 @@
 // and records it in a manifest. Idempotent, and atomic: the new form is built beside the
 // old one and swapped in with a rename, so a crash never leaves a half-prepared model in use.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cpuFingerprint } from '../cpu.js';
 import { optimizeModel, savePrepacked } from '../engine/onnx-session.js';
@@ -32,6 +32,33 @@ export function sourcesOf(files: ModelFiles): string[] {
   return [...REQUIRED_FILES, files.onnxName];
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Work folders left by a prepare that was killed (kill -9, power loss): never used, only removed. */
+function removeAbandoned(preparedDir: string, log: Log): void {
+  const prefix = `.${basename(preparedDir)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(preparedDir));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number.parseInt(name.slice(prefix.length), 10);
+    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
+    rmSync(join(dirname(preparedDir), name), { recursive: true, force: true });
+    log(`  removed ${name}, left by an interrupted prepare`);
+  }
+}
+
 export interface PrepareOptions {
   force?: boolean;
   /** Also save packed weights for this CPU (faster start here, +~85 MB per 80 MB of int8 weights on disk). */
@@ -52,6 +79,7 @@ export async function prepareModel(
   if (reason === null && !force) return { dir: preparedDir, reused: true, reason: null, ms: performance.now() - t0 };
   log(`preparing ${files.dir} (${force ? 'forced' : reason})`);
 
+  removeAbandoned(preparedDir, log);
   const tmp = join(dirname(preparedDir), `.${basename(preparedDir)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -84,6 +112,10 @@ export async function prepareModel(
       config: files.config,
       io,
       sources: sourcesOf(files).map((name) => stamp(files.dir, name)),
+      outputs: Object.fromEntries(
+        [...Object.values(PREPARED_FILES), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
+          .map((name) => [name, statSync(join(tmp, name)).size]),
+      ),
       prepacked,
     };
     writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');

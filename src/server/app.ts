@@ -121,7 +121,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }
   };
 
-  const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 75_000 }, (req, res) => {
+  const server = createServer({
+    headersTimeout: cfg.headersTimeoutMs,
+    requestTimeout: cfg.requestTimeoutMs,
+    // Node checks those timeouts only this often (30 s by default): slow-header clients
+    // would otherwise hold sockets far longer than the limits say.
+    connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs),
+    // Longer than the proxies in front (Fly's keeps connections ~60 s), so they close first.
+    keepAliveTimeout: 75_000,
+  }, (req, res) => {
     void handle(req, res);
   });
   server.on('clientError', (err, socket) => {

@@ -15,6 +15,9 @@ export interface ServeConfig {
   maxQueuedInputs: number;
   loadTimeoutMs: number;
   graceMs: number;
+  /** Whole request (headers and body) must arrive within this; slow or endless bodies are cut. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
   /** 0 = off. */
   idleExitMs: number;
   /** The model name echoed in OpenAI responses. */
@@ -74,6 +77,8 @@ export function serveConfig(flags: Flags, env: Env): ServeConfig {
     maxQueuedInputs: intIn('--max-queued-inputs', pick(flags, 'max-queued-inputs', env, 'MAX_QUEUED_INPUTS'), 2048, 1, 1_000_000),
     loadTimeoutMs: parseDuration('--load-timeout', pick(flags, 'load-timeout', env, 'LOAD_TIMEOUT') ?? '120s'),
     graceMs: parseDuration('--grace', pick(flags, 'grace', env, 'GRACE') ?? '10s'),
+    requestTimeoutMs: parseDuration('--request-timeout', pick(flags, 'request-timeout', env, 'REQUEST_TIMEOUT') ?? '30s'),
+    headersTimeoutMs: parseDuration('--headers-timeout', pick(flags, 'headers-timeout', env, 'HEADERS_TIMEOUT') ?? '10s'),
     idleExitMs: idle === undefined || idle === '0' || idle === 'off' ? 0 : parseDuration('--idle-exit', idle),
     servedName: pick(flags, 'served-model-name', env, 'SERVED_MODEL_NAME') ?? 'intfloat/multilingual-e5-base',
     logLevel: level as ServeConfig['logLevel'],

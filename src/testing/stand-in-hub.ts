@@ -22,6 +22,8 @@ export interface Faults {
   dropAfter?: number;
   /** Serve one flipped byte in CDN downloads. */
   corrupt?: boolean;
+  /** Send CDN bodies at about this many bytes per second. */
+  bytesPerSecond?: number;
 }
 
 export interface StandInHub {
@@ -94,6 +96,21 @@ export async function startStandInHub(repo: string, folder: string, commit = 'c0
       const cut = faults.dropAfter;
       faults.dropAfter = undefined;
       res.write(body.subarray(0, cut), () => res.destroy());
+      return;
+    }
+    if (faults.bytesPerSecond !== undefined) {
+      const step = Math.max(1, Math.floor(faults.bytesPerSecond / 20));
+      let at = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed) return clearInterval(timer);
+        res.write(body.subarray(at, at + step));
+        at += step;
+        if (at >= body.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 50);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     res.end(body);
