@@ -78,6 +78,6 @@ export function modelConfig(flags: Flags, env: Env): ModelConfigOptions {
 export function engineConfig(flags: Flags, env: Env): EngineConfigOptions {
   return {
     threads: intIn('--threads', pick(flags, 'threads', env, 'THREADS'), availableParallelism(), 1, 256),
-    batchTokens: intIn('--batch-tokens', pick(flags, 'batch-tokens', env, 'BATCH_TOKENS'), 256, 16, 65536),
+    batchTokens: intIn('--batch-tokens', pick(flags, 'batch-tokens', env, 'BATCH_TOKENS'), 256, 16, 4096),
   };
 }

@@ -30,6 +30,8 @@ Limits:
   --max-inputs N           inputs per request (env MAX_INPUTS; default 512)
   --max-chars N            characters per input (env MAX_CHARS; default 32768)
   --max-queued-inputs N    inputs waiting in the queue before 429 (env MAX_QUEUED_INPUTS; default 2048)
+  --max-queue-wait D       429 when the queued work would take longer than this, measured from
+                           the model's recent speed (env MAX_QUEUE_WAIT; default 5s)
 
 Lifecycle:
   --load-timeout D         how long a request waits for the model (env LOAD_TIMEOUT; default 120s)
@@ -63,6 +65,7 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
     'max-inputs': { type: 'string' },
     'max-chars': { type: 'string' },
     'max-queued-inputs': { type: 'string' },
+    'max-queue-wait': { type: 'string' },
     'load-timeout': { type: 'string' },
     grace: { type: 'string' },
     'request-timeout': { type: 'string' },

@@ -28,6 +28,12 @@ export interface BatcherOptions {
   batchTokens: number;
   /** Inputs waiting at most; beyond it a request is refused with 429. */
   maxQueuedInputs: number;
+  /**
+   * Longest expected wait (ms) a new request may join: the tokens queued ahead of it
+   * times the measured time per token. A client is better served by a quick 429 with
+   * Retry-After than by an answer after half a minute.
+   */
+  maxQueueWaitMs?: number;
   onBatch?: (b: BatchRun) => void;
 }
 
@@ -37,6 +43,9 @@ export type RunBatch = (ids: number[][]) => Promise<Float32Array[]>;
 export class Batcher {
   private jobs: Job[] = [];
   private queuedInputs = 0;
+  private queuedTokens = 0;
+  /** Moving average of model time per padded token, from the batches run so far. */
+  private msPerToken: number | null = null;
   private running = false;
 
   constructor(
@@ -52,22 +61,34 @@ export class Batcher {
     return this.running;
   }
 
+  /** Expected time (ms) to work through what is queued now, if known. */
+  get expectedWaitMs(): number | null {
+    return this.msPerToken === null ? null : this.queuedTokens * this.msPerToken;
+  }
+
   submit(ids: readonly number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+    const wait = this.expectedWaitMs;
+    const retryAfter = Math.max(1, Math.ceil((wait ?? this.queuedInputs * 5) / 1000));
     if (this.queuedInputs + ids.length > this.opts.maxQueuedInputs) {
-      const waitS = Math.max(1, Math.ceil(this.queuedInputs / 200));
-      return Promise.reject(new ApiError(429, `the queue is full (${this.queuedInputs} inputs waiting); retry later`, 'rate_limit_error', 'queue_full', null, waitS));
+      return Promise.reject(new ApiError(429, `the queue is full (${this.queuedInputs} inputs waiting); retry later`, 'rate_limit_error', 'queue_full', null, retryAfter));
+    }
+    const maxWait = this.opts.maxQueueWaitMs;
+    if (maxWait !== undefined && wait !== null && wait > maxWait && this.queuedInputs > 0) {
+      return Promise.reject(new ApiError(429, `busy: about ${(wait / 1000).toFixed(1)} s of work is queued; retry later`, 'rate_limit_error', 'queue_full', null, retryAfter));
     }
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
       this.jobs.push({ ids, order, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
       this.queuedInputs += ids.length;
+      for (const row of ids) this.queuedTokens += row.length;
       if (!this.running) void this.loop();
     });
   }
 
   private drop(job: Job, reason: unknown): void {
     this.queuedInputs -= job.order.length - job.next;
+    for (let k = job.next; k < job.order.length; k++) this.queuedTokens -= job.ids[job.order[k]].length;
     job.next = job.order.length;
     job.reject(reason);
   }
@@ -96,6 +117,7 @@ export class Batcher {
     const waiting = this.jobs.filter((j) => j.next < j.order.length);
     this.jobs = [...waiting.filter((j) => !contributed.has(j)), ...waiting.filter((j) => contributed.has(j))];
     this.queuedInputs -= rows.length;
+    for (const r of rows) this.queuedTokens -= r.job.ids[r.index].length;
     return rows;
   }
 
@@ -115,7 +137,10 @@ export class Batcher {
           continue;
         }
         const longest = Math.max(...rows.map((r) => r.job.ids[r.index].length));
-        this.opts.onBatch?.({ rows: rows.length, paddedTokens: rows.length * longest, ms: performance.now() - t0 });
+        const ms = performance.now() - t0;
+        const perToken = ms / (rows.length * longest);
+        this.msPerToken = this.msPerToken === null ? perToken : 0.8 * this.msPerToken + 0.2 * perToken;
+        this.opts.onBatch?.({ rows: rows.length, paddedTokens: rows.length * longest, ms });
         rows.forEach((r, k) => {
           r.job.results[r.index] = vectors[k];
           r.job.done++;

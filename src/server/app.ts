@@ -40,7 +40,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const { cfg, log } = opts;
   let service: EmbeddingService;
   const metrics = new Metrics(() => service.batcher.queued);
-  service = new EmbeddingService(cfg.loadTimeoutMs, opts.batchTokens, cfg.maxQueuedInputs, metrics);
+  service = new EmbeddingService(cfg.loadTimeoutMs, opts.batchTokens, cfg.maxQueuedInputs, cfg.maxQueueWaitMs, metrics);
   const routes = buildRoutes(cfg, service, metrics, opts.info);
   const auth = cfg.apiKey ? new ApiKeyCheck(cfg.apiKey) : null;
   const cors = new Set(cfg.corsOrigins);

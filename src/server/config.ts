@@ -13,6 +13,7 @@ export interface ServeConfig {
   maxInputs: number;
   maxChars: number;
   maxQueuedInputs: number;
+  maxQueueWaitMs: number;
   loadTimeoutMs: number;
   graceMs: number;
   /** Whole request (headers and body) must arrive within this; slow or endless bodies are cut. */
@@ -75,6 +76,7 @@ export function serveConfig(flags: Flags, env: Env): ServeConfig {
     maxInputs: intIn('--max-inputs', pick(flags, 'max-inputs', env, 'MAX_INPUTS'), 512, 1, 100_000),
     maxChars: intIn('--max-chars', pick(flags, 'max-chars', env, 'MAX_CHARS'), 32_768, 1, 10_000_000),
     maxQueuedInputs: intIn('--max-queued-inputs', pick(flags, 'max-queued-inputs', env, 'MAX_QUEUED_INPUTS'), 2048, 1, 1_000_000),
+    maxQueueWaitMs: parseDuration('--max-queue-wait', pick(flags, 'max-queue-wait', env, 'MAX_QUEUE_WAIT') ?? '5s'),
     loadTimeoutMs: parseDuration('--load-timeout', pick(flags, 'load-timeout', env, 'LOAD_TIMEOUT') ?? '120s'),
     graceMs: parseDuration('--grace', pick(flags, 'grace', env, 'GRACE') ?? '10s'),
     requestTimeoutMs: parseDuration('--request-timeout', pick(flags, 'request-timeout', env, 'REQUEST_TIMEOUT') ?? '30s'),

@@ -154,6 +154,7 @@ export function buildRoutes(cfg: ServeConfig, service: EmbeddingService, metrics
           max_inputs: cfg.maxInputs,
           max_chars: cfg.maxChars,
           max_queued_inputs: cfg.maxQueuedInputs,
+          max_queue_wait_ms: cfg.maxQueueWaitMs,
         },
       });
     },

@@ -31,6 +31,7 @@ export class EmbeddingService {
     loadTimeoutMs: number,
     batchTokens: number,
     maxQueuedInputs: number,
+    maxQueueWaitMs: number,
     private readonly metrics: Metrics,
   ) {
     this.host = new ModelHost<Pipeline>(loadTimeoutMs);
@@ -39,7 +40,7 @@ export class EmbeddingService {
         const model = await this.host.get();
         return model.embedIds(ids, false);
       },
-      { batchTokens, maxQueuedInputs, onBatch: (b) => metrics.batch(b.rows, b.paddedTokens, b.ms / 1000) },
+      { batchTokens, maxQueuedInputs, maxQueueWaitMs, onBatch: (b) => metrics.batch(b.rows, b.paddedTokens, b.ms / 1000) },
     );
   }
 
