@@ -31,11 +31,11 @@ test('embed prints one unit vector per text, from arguments or stdin lines', asy
 });
 
 test('every command has --help, and mistakes exit 2 with a message', () => {
-  for (const cmd of ['prepare', 'embed', 'verify']) {
+  for (const cmd of ['serve', 'prepare', 'embed', 'verify', 'cost']) {
     const r = run([cmd, '--help']);
     assert.equal(r.code, 0);
     assert.match(r.out, new RegExp(`usage: ortos-embed ${cmd}`));
-    assert.match(r.out, /--model-dir/);
+    if (cmd !== 'cost') assert.match(r.out, /--model-dir/);
   }
   assert.equal(run([]).code, 2);
   const unknown = run(['frobnicate']);
@@ -54,4 +54,27 @@ test('a missing model folder is a one-line error, exit 1, no stack trace', () =>
   assert.equal(r.code, 1);
   assert.match(r.err, /model folder \/nonexistent\/model does not exist/);
   assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+});
+
+test('a prepared folder alone (no source model, offline) is enough to serve embeddings', async () => {
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { preparedDir } = await preparedFixture('tiny', 'int8');
+  const dir = mkdtempSync(join(tmpdir(), 'ortos-alone-'));
+  try {
+    cpSync(preparedDir, join(dir, 'e5'), { recursive: true });
+    const r = run(['embed', 'привет'], undefined, { PREPARED_DIR: join(dir, 'e5'), HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'empty-cache') });
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out.trim()) as number[]).length, 32);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cost prints the note\'s scenario and ours side by side', () => {
+  const r = run(['cost']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /the note, as written .* \*\*\$0\.21\*\*/);
+  assert.match(r.out, /ortos-embed, same usage/);
+  assert.equal(run(['cost', '--machine', '64gb']).code, 2);
 });

@@ -11,6 +11,7 @@ Commands:
   prepare    download and prepare the model for fast start-up
   embed      print embeddings of texts given as arguments or on stdin
   verify     compare int8 and fp32 vectors on a multilingual sample (quantization loss)
+  cost       estimate the monthly Fly.io cost for a usage profile
 
 Run "ortos-embed <command> --help" for a command's options.`;
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   prepare: async () => (await import('./prepare.js')).prepareCommand,
   embed: async () => (await import('./embed.js')).embedCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
+  cost: async () => (await import('./cost.js')).costCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -46,8 +46,8 @@ export function readManifest(preparedDir: string): Manifest | null {
   }
 }
 
-/** Why the prepared form cannot be used as it is, or null if it can. */
-export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string): string | null {
+/** Why the prepared files cannot be used on their own (without checking their sources), or null. */
+export function selfContainedReason(preparedDir: string, onnxruntime: string): string | null {
   const m = readManifest(preparedDir);
   if (m === null) return 'not prepared yet';
   if (m.format !== PREPARED_FORMAT) return `prepared with format ${m.format}, this version uses ${PREPARED_FORMAT}`;
@@ -64,6 +64,14 @@ export function staleReason(preparedDir: string, sourceDir: string, sources: rea
     }
     if (now !== size) return `${name} is ${now} bytes, ${size} were written (damaged?)`;
   }
+  return null;
+}
+
+/** Why the prepared form cannot be used as it is, or null if it can. */
+export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string): string | null {
+  const own = selfContainedReason(preparedDir, onnxruntime);
+  if (own !== null) return own;
+  const m = readManifest(preparedDir) as Manifest;
   const want = new Map(m.sources.map((s) => [s.name, s]));
   for (const name of sources) {
     const was = want.get(name);

@@ -4,11 +4,11 @@
 import type { ModelConfigOptions } from '../config.js';
 import { HubClient } from '../model/hub.js';
 import { resolveModelDir, type ModelFiles } from '../model/layout.js';
-import type { Manifest } from '../model/manifest.js';
+import { readManifest, selfContainedReason, type Manifest } from '../model/manifest.js';
+import { onnxruntimeVersion } from '../version.js';
 import { defaultPreparedDir, prepareModel, type Log, type PrepareOptions, type PrepareResult } from './prepare.js';
 
 export interface ReadyModel {
-  files: ModelFiles;
   prepared: PrepareResult;
   origin: Manifest['origin'];
 }
@@ -21,7 +21,15 @@ export async function locateModel(cfg: ModelConfigOptions, log: Log): Promise<{ 
 }
 
 export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, opts: PrepareOptions = {}): Promise<ReadyModel> {
+  // An explicit --prepared-dir without --model-dir may stand alone: an image can ship only
+  // the prepared form (half the bytes) and never look for the source.
+  if (cfg.preparedDir !== undefined && cfg.modelDir === undefined && !opts.force && !opts.prepack) {
+    const m = readManifest(cfg.preparedDir);
+    if (m !== null && selfContainedReason(cfg.preparedDir, onnxruntimeVersion()) === null) {
+      return { prepared: { dir: cfg.preparedDir, reused: true, reason: null, ms: 0 }, origin: m.origin };
+    }
+  }
   const { files, origin } = await locateModel(cfg, log);
   const prepared = await prepareModel(files, cfg.preparedDir ?? defaultPreparedDir(files.dir, files.dtype), origin, log, opts);
-  return { files, prepared, origin };
+  return { prepared, origin };
 }

@@ -1,0 +1,102 @@
+import { ConfigError, type Env } from '../config.js';
+import { monthlyCost, type CostBreakdown, type UsageProfile } from '../cost/model.js';
+import { PRICES_AS_OF, PRICES_SOURCE, SHARED_CPU_1X_MONTHLY } from '../cost/prices.js';
+import { parseDuration } from '../server/config.js';
+import { parse } from './args.js';
+
+/** Uncompressed size of this project's image with the model baked in (docs/DEPLOY.md). */
+export const OUR_IMAGE_GB = 0.56;
+
+export const COST_HELP = `usage: ortos-embed cost [options]
+
+Estimates the monthly Fly.io bill for one scale-to-zero Machine, from Fly's published prices
+(${PRICES_AS_OF}, ${PRICES_SOURCE}; kept in one table in the code). Prints the original deploy
+note's scenario as it was written, the same scenario at today's prices, ortos-embed's defaults
+for that usage, and your profile.
+
+Your profile:
+  --requests-per-day N     requests per day (default 200)
+  --wakes-per-day N        separate bursts per day, each waking the Machine (default 10)
+  --idle D                 time a Machine stays up after a burst (default 5m: Fly's proxy looks for
+                           idle Machines every few minutes; --idle-exit can be shorter)
+  --wake D                 wake time counted as running (default 1s)
+  --request-time D         model time per request (default 30ms)
+  --running-minutes N      give the running minutes per month directly instead
+  --machine SIZE           shared-cpu-1x memory: ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')} (default 512mb)
+  --store image|volume     model baked into the image (default) or on a volume
+  --image-gb N             uncompressed image size (default ${OUR_IMAGE_GB}: ours with the model)
+  --volume-gb N            volume size for --store volume (default 1)`;
+
+function money(x: number): string {
+  return `$${x.toFixed(x < 0.1 ? 4 : 2)}`;
+}
+
+function num(name: string, raw: string | boolean | undefined, dflt: number): number {
+  if (typeof raw !== 'string') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+export interface CostRow {
+  label: string;
+  profile: string;
+  cost: CostBreakdown;
+}
+
+export function costRows(user: UsageProfile): CostRow[] {
+  const note: UsageProfile = {
+    wakesPerDay: 0, requestsPerDay: 0, secondsPerRequest: 0, idleSeconds: 0, wakeSeconds: 0,
+    runningMinutesPerMonth: 22, machine: '2gb', store: 'volume', imageGB: 0, volumeGB: 2,
+  };
+  // As written: $0.03/hour for the VM, $0.10/GB for the volume, no rootfs.
+  const asWritten: CostBreakdown = { runningMinutes: 22, running: 0.03 * (22 / 60), rootfs: 0, volume: 0.2, total: 0.03 * (22 / 60) + 0.2 };
+  return [
+    { label: 'the note, as written', profile: '22 min/month, 2 GB VM at $0.03/h, 2 GB volume at $0.10', cost: asWritten },
+    { label: 'the note, at today\'s prices', profile: '22 min/month, shared-cpu-1x 2 GB, 2 GB volume, 1 GB image', cost: monthlyCost({ ...note, imageGB: 1 }) },
+    { label: 'ortos-embed, same usage', profile: `22 min/month, shared-cpu-1x 512 MB, model in a ${OUR_IMAGE_GB} GB image`, cost: monthlyCost({ ...note, machine: '512mb', store: 'image', imageGB: OUR_IMAGE_GB }) },
+    { label: 'ortos-embed, your profile', profile: user.runningMinutesPerMonth !== undefined ? `${user.runningMinutesPerMonth} min/month` : `${user.requestsPerDay} req/day in ${user.wakesPerDay} bursts, up ${user.idleSeconds}s after each`, cost: monthlyCost(user) },
+  ];
+}
+
+export async function costCommand(argv: string[], _env: Env): Promise<number> {
+  const { flags } = parse(argv, {
+    'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
+    'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
+    'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' },
+  });
+  if (flags.help) {
+    console.log(COST_HELP);
+    return 0;
+  }
+  const machine = typeof flags.machine === 'string' ? flags.machine : '512mb';
+  if (!(machine in SHARED_CPU_1X_MONTHLY)) throw new ConfigError(`--machine must be one of ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')}`);
+  const store = flags.store ?? 'image';
+  if (store !== 'image' && store !== 'volume') throw new ConfigError('--store must be image or volume');
+  const user: UsageProfile = {
+    requestsPerDay: num('--requests-per-day', flags['requests-per-day'], 200),
+    wakesPerDay: num('--wakes-per-day', flags['wakes-per-day'], 10),
+    idleSeconds: parseDuration('--idle', typeof flags.idle === 'string' ? flags.idle : '5m') / 1000,
+    wakeSeconds: parseDuration('--wake', typeof flags.wake === 'string' ? flags.wake : '1s') / 1000,
+    secondsPerRequest: parseDuration('--request-time', typeof flags['request-time'] === 'string' ? flags['request-time'] : '30ms') / 1000,
+    runningMinutesPerMonth: typeof flags['running-minutes'] === 'string' ? num('--running-minutes', flags['running-minutes'], 0) : undefined,
+    machine,
+    store,
+    imageGB: num('--image-gb', flags['image-gb'], OUR_IMAGE_GB),
+    volumeGB: num('--volume-gb', flags['volume-gb'], 1),
+  };
+  console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})\n`);
+  console.log('| scenario | usage | running min | running | stopped rootfs | volume | total |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of costRows(user)) {
+    const c = r.cost;
+    console.log(`| ${r.label} | ${r.profile} | ${c.runningMinutes.toFixed(0)} | ${money(c.running)} | ${money(c.rootfs)} | ${money(c.volume)} | **${money(c.total)}** |`);
+  }
+  console.log(`
+Why the note's $0.21 is off: a volume costs $0.15/GB-month, not $0.10 (+$0.10 for 2 GB); the
+stopped Machine's root file system is billed too ($0.15/GB-month of image), which the note left
+out; and running time is cheaper than it assumed (shared-cpu-1x 2 GB is about $0.015/h, not
+$0.03). Storage, not running time, is what a scale-to-zero Machine pays for: a smaller image and
+no volume matter more than a smaller VM.`);
+  return 0;
+}
