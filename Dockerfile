@@ -9,7 +9,10 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # Scripts stay off: onnxruntime-node's would fetch CUDA binaries; the CPU ones are in the package.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# Behind a TLS-inspecting proxy, pass its CA bundle: --secret id=ca,src=/path/to/ca.crt
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi; \
+    npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build \

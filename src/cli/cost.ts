@@ -5,7 +5,7 @@ import { parseDuration } from '../server/config.js';
 import { parse } from './args.js';
 
 /** Uncompressed size of this project's image with the model baked in (docs/DEPLOY.md). */
-export const OUR_IMAGE_GB = 0.56;
+export const OUR_IMAGE_GB = 0.69;
 
 export const COST_HELP = `usage: ortos-embed cost [options]
 
