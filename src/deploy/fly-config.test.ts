@@ -35,7 +35,9 @@ for (const file of ['fly.toml', 'fly.volume.toml']) {
     assert.equal(env.API_KEY, undefined, 'the key is a secret, not in the file');
     const vm = (t.vm as Toml[])[0];
     assert.equal(vm.size, 'shared-cpu-1x');
-    const mb = Number(String(vm.memory).replace(/mb$/i, '')) * (/gb$/i.test(String(vm.memory)) ? 1024 : 1);
+    const m = /^(\d+)(mb|gb)$/i.exec(String(vm.memory));
+    assert.ok(m, `memory "${String(vm.memory)}" is in mb or gb`);
+    const mb = Number(m[1]) * (m[2].toLowerCase() === 'gb' ? 1024 : 1);
     assert.ok(mb >= 512 && mb <= 2048, 'suspend needs at most 2 GB; the measured peak needs 512 MB');
     assert.equal(vm.swap_size_mb, undefined, 'suspend does not allow swap');
   });

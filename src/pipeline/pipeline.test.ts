@@ -65,3 +65,29 @@ test('a 100k-character input is embedded (truncated to 512 tokens) and reported'
   assert.equal(r.truncated, 1);
   assert.equal(r.tokens, 512);
 });
+
+test('a graph with a token_type_ids input is fed zeros and gives the same vectors', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { writeFixtureModel } = await import('../fixtures/generate.js');
+  const { resolveModelDir } = await import('../model/layout.js');
+  const { prepareModel, defaultPreparedDir } = await import('../prepare/prepare.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ortos-tti-'));
+  try {
+    writeFixtureModel(dir, 'tiny', 'fp32', undefined, { tokenTypeInput: true });
+    const prepared = await prepareModel(resolveModelDir(dir), defaultPreparedDir(dir, 'fp32'), {}, () => {});
+    const p = await Pipeline.load(prepared.dir, { threads: 1, batchTokens: 256 });
+    try {
+      assert.ok(p.manifest.io.inputs.includes('token_type_ids'));
+      const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+      const a = (await p.embed(['привет мир', 'longer text here'], opts)).vectors;
+      const b = (await pipeline.embed(['привет мир', 'longer text here'], opts)).vectors;
+      for (let i = 0; i < 2; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-5));
+    } finally {
+      await p.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

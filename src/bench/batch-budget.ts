@@ -1,0 +1,38 @@
+// Which padded-token budget per model run gives the most tokens/s on one core? Runs 256
+// real multilingual passages (gettext catalogs, "passage: " prefix) through the engine at
+// several budgets, pinned to one core by the caller (`taskset -c 0 node …`), and writes
+// bench/results/batch-budget-<date>.json.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
+import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { preparedFixture } from '../testing/models.js';
+import { machineInfo } from './machine.js';
+
+const catalogs = readCatalogs();
+const texts = (catalogs.size > 0
+  ? sampleAcrossLocales(catalogs, 256, 11)
+  : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 256)
+).map((s) => `passage: ${s}`);
+const { preparedDir } = await preparedFixture('e5-base', 'int8');
+const rows: Array<{ budget: number; tokensPerSec: number; ms: number; tokens: number }> = [];
+for (const budget of [64, 128, 256, 512, 1024, 2048]) {
+  const p = await Pipeline.load(preparedDir, { threads: 1, batchTokens: budget });
+  await p.embed(texts.slice(0, 8), { inputType: 'passage', normalize: true, truncate: true });
+  let best = Infinity;
+  let tokens = 0;
+  for (let run = 0; run < 2; run++) {
+    const t0 = performance.now();
+    tokens = (await p.embed(texts, { inputType: 'passage', normalize: true, truncate: true })).tokens;
+    best = Math.min(best, performance.now() - t0);
+  }
+  await p.close();
+  rows.push({ budget, tokensPerSec: Math.round((tokens / best) * 1000), ms: Math.round(best), tokens });
+  console.log(`budget ${budget}: ${Math.round((tokens / best) * 1000)} tokens/s (${tokens} tokens in ${Math.round(best)} ms)`);
+}
+const machine = machineInfo();
+const dir = join(PROJECT_ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, `batch-budget-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, texts: texts.length, threads: 1, rows }, null, 2) + '\n');
