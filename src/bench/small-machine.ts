@@ -1,0 +1,125 @@
+// Small-machine mode (root only): the prepared model on a loop-mounted ext4 image whose reads
+// are throttled with the cgroup v1 blkio controller to Fly's documented shared-cpu-1x volume
+// cap (16 MiB/s, 4000 IOPS), the service in a memory cgroup of 512 MB and of 2 GB, pinned to
+// one core, page cache dropped. Reports spawn → first /v1/embeddings answer, bytes read, and
+// whether anything was OOM-killed. Prints why a mode was skipped rather than faking it.
+//
+//   node dist/bench/small-machine.js
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { preparedFixture } from '../testing/models.js';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { BIN } from '../testing/serve-process.js';
+import { dropCaches, machineInfo } from './machine.js';
+
+const BLKIO = '/sys/fs/cgroup/blkio';
+const MEMORY = '/sys/fs/cgroup/memory';
+const PORT = 18191;
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+}
+
+function up(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(PORT, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function embedOnce(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: PORT, path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('small-machine mode: skipped (needs root for loop devices and cgroups)');
+    return;
+  }
+  if (!existsSync(join(BLKIO, 'blkio.throttle.read_bps_device')) || !existsSync(join(MEMORY, 'memory.limit_in_bytes'))) {
+    console.log('small-machine mode: skipped (cgroup v1 blkio and memory controllers not available)');
+    return;
+  }
+  const { preparedDir } = await preparedFixture('e5-base', 'int8');
+  const work = mkdtempSync(join(tmpdir(), 'ortos-small-'));
+  const img = join(work, 'volume.img');
+  const mnt = join(work, 'mnt');
+  mkdirSync(mnt);
+  sh('truncate', ['-s', '700M', img]);
+  sh('mkfs.ext4', ['-q', '-F', img]);
+  const loop = sh('losetup', ['--find', '--show', img]);
+  const groups: string[] = [];
+  const results: Array<Record<string, unknown>> = [];
+  try {
+    sh('mount', [loop, mnt]);
+    execFileSync('cp', ['-r', preparedDir, join(mnt, 'e5')]);
+    const devNo = readFileSync(`/sys/block/${loop.replace('/dev/', '')}/dev`, 'utf8').trim();
+    const blk = join(BLKIO, `ortos-bench-${process.pid}`);
+    mkdirSync(blk);
+    groups.push(blk);
+    writeFileSync(join(blk, 'blkio.throttle.read_bps_device'), `${devNo} ${16 * 2 ** 20}`);
+    writeFileSync(join(blk, 'blkio.throttle.read_iops_device'), `${devNo} 4000`);
+    for (const memMB of [512, 2048]) {
+      const mem = join(MEMORY, `ortos-bench-${process.pid}-${memMB}`);
+      mkdirSync(mem);
+      groups.push(mem);
+      writeFileSync(join(mem, 'memory.limit_in_bytes'), String(memMB * 2 ** 20));
+      dropCaches();
+      const t0 = performance.now();
+      const script = `echo $$ > ${blk}/cgroup.procs && echo $$ > ${mem}/cgroup.procs && exec taskset -c 0 "$0" "$@"`;
+      const child = spawn('sh', ['-c', script, process.execPath, BIN, 'serve', '--prepared-dir', join(mnt, 'e5'), '--host', '127.0.0.1', '--port', String(PORT), '--threads', '1', '--load-timeout', '120s'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, HF_HUB_OFFLINE: '1' },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      while (!(await up())) await new Promise((r) => setTimeout(r, 2));
+      const status = await embedOnce();
+      const ms = performance.now() - t0;
+      const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
+      const readMiB = Number(/^read_bytes:\s+(\d+)/m.exec(io)?.[1] ?? 0) / 2 ** 20;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      const oom = readFileSync(join(mem, 'memory.oom_control'), 'utf8');
+      const peak = Number(readFileSync(join(mem, 'memory.max_usage_in_bytes'), 'utf8')) / 2 ** 20;
+      const ready = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'model ready');
+      const row = { memoryLimitMB: memMB, status, firstAnswerMs: Math.round(ms), modelReadyMs: ready?.sinceStartMs ?? null, readMiB: Math.round(readMiB), cgroupPeakMB: Math.round(peak), oomKilled: /oom_kill [1-9]/.test(oom) };
+      results.push(row);
+      console.log(JSON.stringify(row));
+    }
+  } finally {
+    try {
+      sh('umount', [mnt]);
+    } catch {
+      // already gone
+    }
+    sh('losetup', ['-d', loop]);
+    for (const g of groups.reverse()) rmdirSync(g);
+    rmSync(work, { recursive: true, force: true });
+  }
+  const machine = machineInfo();
+  console.log('| volume (16 MiB/s, 4000 IOPS) + memory limit | first answer | model ready | read | cgroup peak | OOM |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results) console.log(`| ${r.memoryLimitMB} MB | ${r.firstAnswerMs} ms | ${r.modelReadyMs} ms | ${r.readMiB} MiB | ${r.cgroupPeakMB} MB | ${r.oomKilled ? 'yes' : 'no'} |`);
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `small-machine-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', results }, null, 2) + '\n');
+}
+
+await main();
