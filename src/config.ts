@@ -34,14 +34,15 @@ export interface EngineConfigOptions {
   batchTokens: number;
 }
 
-function pick(flags: Flags, flag: string, env: Env, name: string): string | undefined {
+/** A flag's value, else the environment variable's (empty counts as unset). */
+export function pick(flags: Flags, flag: string, env: Env, name: string): string | undefined {
   const f = flags[flag];
   if (typeof f === 'string') return f;
   const e = env[name];
   return e !== undefined && e !== '' ? e : undefined;
 }
 
-function truthy(v: string | undefined): boolean {
+export function truthy(v: string | undefined): boolean {
   return v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 }
 

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedFixture, writeFixtureModel } from '../fixtures/generate.js';
+import { writeFixtureModel } from '../fixtures/generate.js';
 import { CACHE_DIR, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
 import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
@@ -87,7 +87,6 @@ async function main(): Promise<void> {
   if (!existsSync(join(ttiDir, 'onnx', 'model_qint8_avx512_vnni.onnx'))) writeFixtureModel(ttiDir, 'e5-base', 'int8', undefined, { tokenTypeInput: true });
   const tfDir = view('transformers-e5-base', modelDir, 'onnx/model_quantized.onnx', onnx);
   const feDir = view('fastembed-e5-base', modelDir, 'onnx/model_tti.onnx', join(ttiDir, 'onnx', 'model_qint8_avx512_vnni.onnx'), true);
-  void cachedFixture;
 
   const catalogs = readCatalogs();
   const raw = catalogs.size > 0 ? sampleAcrossLocales(catalogs, 256, 5) : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 256);

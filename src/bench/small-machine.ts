@@ -8,14 +8,13 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { preparedFixture } from '../testing/models.js';
 import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { BIN } from '../testing/serve-process.js';
 import { dropCaches, machineInfo } from './machine.js';
+import { post, tryConnect } from './wake.js';
 
 const BLKIO = '/sys/fs/cgroup/blkio';
 const MEMORY = '/sys/fs/cgroup/memory';
@@ -23,28 +22,6 @@ const PORT = 18191;
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
-}
-
-function up(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(PORT, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function embedOnce(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: PORT, path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
-  });
 }
 
 async function main(): Promise<void> {
@@ -89,8 +66,8 @@ async function main(): Promise<void> {
       });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      while (!(await up())) await new Promise((r) => setTimeout(r, 2));
-      const status = await embedOnce();
+      while (!(await tryConnect(PORT))) await new Promise((r) => setTimeout(r, 2));
+      const status = await post(PORT, JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
       const ms = performance.now() - t0;
       const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
       const readMiB = Number(/^read_bytes:\s+(\d+)/m.exec(io)?.[1] ?? 0) / 2 ** 20;

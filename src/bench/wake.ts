@@ -26,7 +26,7 @@ export interface WakeRun {
   cold: boolean;
 }
 
-function tryConnect(port: number): Promise<boolean> {
+export function tryConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.once('connect', () => {
@@ -37,7 +37,7 @@ function tryConnect(port: number): Promise<boolean> {
   });
 }
 
-function post(port: number, body: string): Promise<number> {
+export function post(port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();

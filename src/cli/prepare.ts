@@ -1,4 +1,4 @@
-import { engineConfig, modelConfig, type Env } from '../config.js';
+import { modelConfig, truthy, type Env } from '../config.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
 import { log } from './log.js';
@@ -24,8 +24,7 @@ export async function prepareCommand(argv: string[], env: Env): Promise<number> 
     console.log(PREPARE_HELP);
     return 0;
   }
-  engineConfig({}, env);
-  const prepack = flags.prepack === true || ['1', 'true', 'yes'].includes((env.PREPACK ?? '').toLowerCase());
+  const prepack = flags.prepack === true || truthy(env.PREPACK);
   const ready = await ensurePrepared(modelConfig(flags, env), log, { force: flags.force === true, prepack });
   if (ready.prepared.reused) log(`already prepared: ${ready.prepared.dir}`);
   console.log(ready.prepared.dir);

@@ -1,6 +1,6 @@
 // `serve` settings, validated once: flags > environment > defaults.
 
-import { ConfigError, intIn, type Env, type Flags } from '../config.js';
+import { ConfigError, intIn, pick, truthy, type Env, type Flags } from '../config.js';
 
 export interface ServeConfig {
   host: string;
@@ -35,17 +35,8 @@ export function parseDuration(name: string, raw: string): number {
   return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
 }
 
-function pick(flags: Flags, flag: string, env: Env, name: string): string | undefined {
-  const f = flags[flag];
-  if (typeof f === 'string') return f;
-  const e = env[name];
-  return e !== undefined && e !== '' ? e : undefined;
-}
-
 function flag(flags: Flags, name: string, env: Env, envName: string): boolean {
-  if (flags[name] === true) return true;
-  const e = env[envName];
-  return e !== undefined && ['1', 'true', 'yes', 'on'].includes(e.toLowerCase());
+  return flags[name] === true || truthy(env[envName]);
 }
 
 export function isLoopback(host: string): boolean {
