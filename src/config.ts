@@ -1,7 +1,8 @@
 // Configuration, validated once at start-up: flags win over the environment, which wins
 // over defaults. Nothing below the CLI reads process.env.
 
-import { availableParallelism, homedir } from 'node:os';
+import { homedir } from 'node:os';
+import { usableCores } from './cpu.js';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ENDPOINT, DEFAULT_REPO, DEFAULT_REVISION, parseModelRef, type ModelRef } from './model/hub.js';
 import { DTYPES, type Dtype } from './model/layout.js';
@@ -78,7 +79,7 @@ export function modelConfig(flags: Flags, env: Env): ModelConfigOptions {
 
 export function engineConfig(flags: Flags, env: Env): EngineConfigOptions {
   return {
-    threads: intIn('--threads', pick(flags, 'threads', env, 'THREADS'), availableParallelism(), 1, 256),
+    threads: intIn('--threads', pick(flags, 'threads', env, 'THREADS'), usableCores(), 1, 256),
     batchTokens: intIn('--batch-tokens', pick(flags, 'batch-tokens', env, 'BATCH_TOKENS'), 256, 16, 4096),
   };
 }

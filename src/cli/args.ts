@@ -34,7 +34,7 @@ export const MODEL_HELP = `Model (flags win over environment variables):
                        HF_ENDPOINT are honoured for private repos and mirrors`;
 
 export const ENGINE_HELP = `Engine:
-  --threads N          onnxruntime threads (env THREADS; default: available cores)
+  --threads N          onnxruntime threads (env THREADS; default: usable cores, a container CPU quota included)
   --batch-tokens N     padded tokens per model run (env BATCH_TOKENS; default 256)`;
 
 export interface Parsed {
