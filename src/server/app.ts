@@ -35,6 +35,8 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+/** The wake ends with the first answer that needed the model. */
+const EMBEDDING_ROUTES = new Set(['/v1/embeddings', '/embed', '/tokenize']);
 
 export async function startApp(opts: AppOptions): Promise<App> {
   const { cfg, log } = opts;
@@ -109,7 +111,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (path !== '/health' || status !== 200) {
         log.info('request', { requestId, method: req.method, path, status, ms: Math.round(ms * 10) / 10, ...note });
       }
-      if (!firstResponse && status === 200 && path !== '/health') {
+      if (!firstResponse && status === 200 && EMBEDDING_ROUTES.has(path)) {
         firstResponse = true;
         const at = performance.now() / 1000;
         metrics.wake('first_response', at);
