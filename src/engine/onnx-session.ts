@@ -32,21 +32,18 @@ export interface ModelIo {
   outputs: string[];
 }
 
-/**
- * Runs onnxruntime's graph optimizations once (level "extended": fusions that stay valid on
- * any x86 CPU, no hardware-specific layouts) and saves the graph with its weights as an
- * external data file, which the runtime then maps instead of copying.
- */
-export async function optimizeModel(source: string, target: string, dataFile: string): Promise<ModelIo> {
+/** Loads `source` once and lets onnxruntime write it back to `target` with external weights. */
+async function rewrite(source: string, target: string, dataFile: string, level: 'extended' | 'disabled', prepacked: boolean): Promise<ModelIo> {
   const { InferenceSession } = await ort();
   const session = await InferenceSession.create(source, {
     ...baseOptions(1),
-    graphOptimizationLevel: 'extended',
+    graphOptimizationLevel: level,
     optimizedModelFilePath: target,
     extra: {
       session: {
         optimized_model_external_initializers_file_name: dataFile,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
+        ...(prepacked ? { save_external_prepacked_constant_initializers: '1' } : {}),
       },
     },
   });
@@ -56,26 +53,22 @@ export async function optimizeModel(source: string, target: string, dataFile: st
 }
 
 /**
+ * Runs onnxruntime's graph optimizations once (level "extended": fusions that stay valid on
+ * any x86 CPU, no hardware-specific layouts) and saves the graph with its weights as an
+ * external data file, which the runtime then maps instead of copying.
+ */
+export function optimizeModel(source: string, target: string, dataFile: string): Promise<ModelIo> {
+  return rewrite(source, target, dataFile, 'extended', false);
+}
+
+/**
  * Saves the already optimized graph again with onnxruntime's packed weight layouts in the
  * data file, so a session maps them instead of packing at every start (≈70 ms of the
  * e5-base load on one core). The layouts depend on the CPU's kernels: use only on a CPU
  * with the same fingerprint (see cpu.ts).
  */
 export async function savePrepacked(optimized: string, target: string, dataFile: string): Promise<void> {
-  const { InferenceSession } = await ort();
-  const session = await InferenceSession.create(optimized, {
-    ...baseOptions(1),
-    graphOptimizationLevel: 'disabled',
-    optimizedModelFilePath: target,
-    extra: {
-      session: {
-        optimized_model_external_initializers_file_name: dataFile,
-        optimized_model_external_initializers_min_size_in_bytes: '1024',
-        save_external_prepacked_constant_initializers: '1',
-      },
-    },
-  });
-  await session.release();
+  await rewrite(optimized, target, dataFile, 'disabled', true);
 }
 
 export interface Forward {

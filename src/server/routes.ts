@@ -40,6 +40,14 @@ function checkTexts(texts: string[], cfg: ServeConfig, param: string): void {
   }
 }
 
+/** TEI's `inputs`: one string or a list, checked against the limits. */
+function teiTexts(inputs: string | string[], cfg: ServeConfig, note: Record<string, unknown>): string[] {
+  const texts = typeof inputs === 'string' ? [inputs] : inputs;
+  checkTexts(texts, cfg, 'inputs');
+  note.inputs = texts.length;
+  return texts;
+}
+
 function base64Of(v: Float32Array): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
@@ -85,9 +93,7 @@ export function buildRoutes(cfg: ServeConfig, service: EmbeddingService, metrics
     method: 'POST',
     handler: async ({ req, res, signal, note }) => {
       const body = parseBody(TeiEmbed, await readJson(req, cfg.maxBodyBytes));
-      const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-      checkTexts(texts, cfg, 'inputs');
-      note.inputs = texts.length;
+      const texts = teiTexts(body.inputs, cfg, note);
       const result = await service.embedTexts({
         texts,
         inputType: body.prompt_name ?? 'query',
@@ -104,9 +110,7 @@ export function buildRoutes(cfg: ServeConfig, service: EmbeddingService, metrics
     method: 'POST',
     handler: async ({ req, res, signal, note }) => {
       const body = parseBody(TeiTokenize, await readJson(req, cfg.maxBodyBytes));
-      const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-      checkTexts(texts, cfg, 'inputs');
-      note.inputs = texts.length;
+      const texts = teiTexts(body.inputs, cfg, note);
       const model = await service.host.get(signal);
       const addSpecial = body.add_special_tokens ?? true;
       const out = texts.map((raw) => {
