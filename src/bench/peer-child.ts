@@ -56,11 +56,15 @@ function percentiles(xs: number[]): { p50: number; p95: number; p99: number } {
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
-const [impl, modelDir, textsFile, limit] = process.argv.slice(2);
+const [impl, modelDir, textsFile, limit, mode] = process.argv.slice(2);
 const texts = (JSON.parse(readFileSync(textsFile, 'utf8')) as string[]).slice(0, limit ? Number(limit) : undefined);
 const embed = await load(impl, modelDir);
 await embed(['query: как разбудить сервис быстрее?']);
 const wake = { firstEmbeddingMs: performance.now(), hwmMB: status('VmHWM'), readMiB: readMiB() };
+if (mode === 'wake') {
+  process.stdout.write(JSON.stringify({ texts: 1, wake }));
+  process.exit(0);
+}
 for (let i = 0; i < 200; i++) await embed([`query: вопрос номер ${i}`]);
 const after200 = status('VmHWM');
 const grouping: Record<string, { callsPerSec: number; textsPerSec: number; p50: number; p95: number; p99: number }> = {};

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { preparedFixture } from '../testing/models.js';
-import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
 import { BIN } from '../testing/serve-process.js';
 import { dropCaches, machineInfo } from './machine.js';
 import { post, tryConnect } from './wake.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const img = join(work, 'volume.img');
   const mnt = join(work, 'mnt');
   mkdirSync(mnt);
-  sh('truncate', ['-s', '700M', img]);
+  sh('truncate', ['-s', '1400M', img]);
   sh('mkfs.ext4', ['-q', '-F', img]);
   const loop = sh('losetup', ['--find', '--show', img]);
   const groups: string[] = [];
@@ -46,39 +46,71 @@ async function main(): Promise<void> {
   try {
     sh('mount', [loop, mnt]);
     execFileSync('cp', ['-r', preparedDir, join(mnt, 'e5')]);
+    // The peers' model folders (made by `npm run bench`), copied whole: links resolved.
+    const peers = [['transformers.js q8', 'transformers', 'transformers-e5-base'], ['fastembed', 'fastembed', 'fastembed-e5-base']]
+      .filter(([, , dir]) => existsSync(join(CACHE_DIR, 'peers', dir)));
+    for (const [, , dir] of peers) execFileSync('cp', ['-rL', join(CACHE_DIR, 'peers', dir), join(mnt, dir)]);
+    if (peers.length < 2) console.log('peers: run `npm run bench` once to make their model folders; measuring ortos-embed only');
     const devNo = readFileSync(`/sys/block/${loop.replace('/dev/', '')}/dev`, 'utf8').trim();
     const blk = join(BLKIO, `ortos-bench-${process.pid}`);
     mkdirSync(blk);
     groups.push(blk);
     writeFileSync(join(blk, 'blkio.throttle.read_bps_device'), `${devNo} ${16 * 2 ** 20}`);
     writeFileSync(join(blk, 'blkio.throttle.read_iops_device'), `${devNo} 4000`);
-    for (const memMB of [512, 2048]) {
-      const mem = join(MEMORY, `ortos-bench-${process.pid}-${memMB}`);
+    const runIn = async (memMB: number, label: string, argv: string[], env: NodeJS.ProcessEnv, probe: () => Promise<number>): Promise<void> => {
+      const mem = join(MEMORY, `ortos-bench-${process.pid}-${groups.length}`);
       mkdirSync(mem);
       groups.push(mem);
       writeFileSync(join(mem, 'memory.limit_in_bytes'), String(memMB * 2 ** 20));
       dropCaches();
       const t0 = performance.now();
       const script = `echo $$ > ${blk}/cgroup.procs && echo $$ > ${mem}/cgroup.procs && exec taskset -c 0 "$0" "$@"`;
-      const child = spawn('sh', ['-c', script, process.execPath, BIN, 'serve', '--prepared-dir', join(mnt, 'e5'), '--host', '127.0.0.1', '--port', String(PORT), '--threads', '1', '--load-timeout', '120s'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, HF_HUB_OFFLINE: '1' },
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      while (!(await tryConnect(PORT))) await new Promise((r) => setTimeout(r, 2));
-      const status = await post(PORT, JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
-      const ms = performance.now() - t0;
-      const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
-      const readMiB = Number(/^read_bytes:\s+(\d+)/m.exec(io)?.[1] ?? 0) / 2 ** 20;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('exit', r));
+      const child = spawn('sh', ['-c', script, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      let status = 0;
+      let ms = 0;
+      let readMiB = 0;
+      try {
+        status = await Promise.race([probe(), exited.then(() => -1)]);
+        ms = performance.now() - t0;
+        try {
+          readMiB = Number(/^read_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1] ?? 0) / 2 ** 20;
+        } catch {
+          readMiB = NaN;
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
       const oom = readFileSync(join(mem, 'memory.oom_control'), 'utf8');
       const peak = Number(readFileSync(join(mem, 'memory.max_usage_in_bytes'), 'utf8')) / 2 ** 20;
-      const ready = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'model ready');
-      const row = { memoryLimitMB: memMB, status, firstAnswerMs: Math.round(ms), modelReadyMs: ready?.sinceStartMs ?? null, readMiB: Math.round(readMiB), cgroupPeakMB: Math.round(peak), oomKilled: /oom_kill [1-9]/.test(oom) };
+      const peerMs = stdout.startsWith('{"texts"') ? (JSON.parse(stdout) as { wake: { firstEmbeddingMs: number; readMiB: number } }).wake : null;
+      const row = {
+        implementation: label,
+        memoryLimitMB: memMB,
+        answered: status === 200 || peerMs !== null,
+        firstAnswerMs: Math.round(peerMs?.firstEmbeddingMs ?? ms),
+        readMiB: Math.round(peerMs?.readMiB ?? readMiB),
+        cgroupPeakMB: Math.round(peak),
+        oomKilled: /oom_kill [1-9]/.test(oom),
+      };
       results.push(row);
       console.log(JSON.stringify(row));
+    };
+    for (const memMB of [512, 2048]) {
+      await runIn(memMB, 'ortos-embed serve', [BIN, 'serve', '--prepared-dir', join(mnt, 'e5'), '--host', '127.0.0.1', '--port', String(PORT), '--threads', '1', '--load-timeout', '120s'],
+        { HF_HUB_OFFLINE: '1' },
+        async () => {
+          while (!(await tryConnect(PORT))) await new Promise((r) => setTimeout(r, 2));
+          return post(PORT, JSON.stringify({ input: 'query: как разбудить сервис быстрее?' }));
+        });
+      for (const [label, impl, dir] of peers) {
+        // A peer prints its wake figures and exits; its process start is the clock's zero.
+        await runIn(memMB, `${label} (in-process)`, [join(PROJECT_ROOT, 'dist', 'bench', 'peer-child.js'), impl, join(mnt, dir), join(CACHE_DIR, 'bench-passages.json'), '1', 'wake'], {},
+          () => new Promise<number>(() => {}));
+      }
     }
   } finally {
     try {
@@ -91,9 +123,9 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   const machine = machineInfo();
-  console.log('| volume (16 MiB/s, 4000 IOPS) + memory limit | first answer | model ready | read | cgroup peak | OOM |');
+  console.log('| model on a 16 MiB/s, 4000 IOPS volume | memory limit | first answer | read | cgroup peak | OOM kill |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.memoryLimitMB} MB | ${r.firstAnswerMs} ms | ${r.modelReadyMs} ms | ${r.readMiB} MiB | ${r.cgroupPeakMB} MB | ${r.oomKilled ? 'yes' : 'no'} |`);
+  for (const r of results) console.log(`| ${r.implementation} | ${r.memoryLimitMB} MB | ${r.answered ? `${r.firstAnswerMs} ms` : 'none'} | ${Number.isFinite(r.readMiB) ? `${r.readMiB} MiB` : '—'} | ${r.cgroupPeakMB} MB | ${r.oomKilled ? 'yes' : 'no'} |`);
   const dir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `small-machine-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', results }, null, 2) + '\n');
