@@ -13,6 +13,19 @@ export interface CpuInfo {
 }
 
 let cached: CpuInfo | undefined;
+let allFlags: Set<string> | undefined;
+
+/** The CPU's flags, read from /proc/cpuinfo once per process (both helpers below need them). */
+function cpuFlags(): Set<string> {
+  if (allFlags) return allFlags;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    allFlags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    allFlags = new Set();
+  }
+  return allFlags;
+}
 let fingerprint: string | undefined;
 
 /**
@@ -21,27 +34,15 @@ let fingerprint: string | undefined;
  */
 export function cpuFingerprint(): string {
   if (fingerprint !== undefined) return fingerprint;
-  let flags: string[] = [];
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
-    flags = (line.split(':')[1]?.trim().split(/\s+/) ?? []).filter((f) => /avx|sse|fma|vnni|amx|f16c|bmi|popcnt/.test(f)).sort();
-  } catch {
-    flags = [];
-  }
+  const flags = [...cpuFlags()].filter((f) => /avx|sse|fma|vnni|amx|f16c|bmi|popcnt/.test(f)).sort();
   fingerprint = `${cpus()[0]?.model ?? 'unknown'}|${process.arch}|${flags.join(',')}`;
   return fingerprint;
 }
 
 export function cpuInfo(): CpuInfo {
   if (cached) return cached;
-  let flags: string[] = [];
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
-    const all = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
-    flags = FLAGS.filter((f) => all.has(f));
-  } catch {
-    flags = [];
-  }
+  const all = cpuFlags();
+  const flags = FLAGS.filter((f) => all.has(f));
   const list = cpus();
   cached = { model: list[0]?.model ?? 'unknown', cores: list.length, flags };
   return cached;

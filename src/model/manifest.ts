@@ -47,8 +47,7 @@ export function readManifest(preparedDir: string): Manifest | null {
 }
 
 /** Why the prepared files cannot be used on their own (without checking their sources), or null. */
-export function selfContainedReason(preparedDir: string, onnxruntime: string): string | null {
-  const m = readManifest(preparedDir);
+export function selfContainedReason(preparedDir: string, onnxruntime: string, m: Manifest | null = readManifest(preparedDir)): string | null {
   if (m === null) return 'not prepared yet';
   if (m.format !== PREPARED_FORMAT) return `prepared with format ${m.format}, this version uses ${PREPARED_FORMAT}`;
   if (m.onnxruntime !== onnxruntime) return `prepared with onnxruntime ${m.onnxruntime}, this is ${onnxruntime}`;
@@ -69,9 +68,9 @@ export function selfContainedReason(preparedDir: string, onnxruntime: string): s
 
 /** Why the prepared form cannot be used as it is, or null if it can. */
 export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string): string | null {
-  const own = selfContainedReason(preparedDir, onnxruntime);
-  if (own !== null) return own;
-  const m = readManifest(preparedDir) as Manifest;
+  const m = readManifest(preparedDir);
+  const own = selfContainedReason(preparedDir, onnxruntime, m);
+  if (own !== null || m === null) return own;
   const want = new Map(m.sources.map((s) => [s.name, s]));
   for (const name of sources) {
     const was = want.get(name);

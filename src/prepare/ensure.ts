@@ -25,7 +25,7 @@ export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, opts: Pr
   // the prepared form (half the bytes) and never look for the source.
   if (cfg.preparedDir !== undefined && cfg.modelDir === undefined && !opts.force && !opts.prepack) {
     const m = readManifest(cfg.preparedDir);
-    if (m !== null && selfContainedReason(cfg.preparedDir, onnxruntimeVersion()) === null) {
+    if (m !== null && selfContainedReason(cfg.preparedDir, onnxruntimeVersion(), m) === null) {
       return { prepared: { dir: cfg.preparedDir, reused: true, reason: null, ms: 0 }, origin: m.origin };
     }
   }
