@@ -27,7 +27,9 @@ export const MODEL_HELP = `Model (flags win over environment variables):
                        onnx/model_qint8_avx512_vnni.onnx, onnx/model_quantized.onnx or onnx/model.onnx
   --model REPO[@REV]   hub repo to download when no --model-dir is given (env MODEL;
                        default intfloat/multilingual-e5-base at a pinned revision)
-  --dtype int8|fp32    which ONNX export to use (env DTYPE; default: int8 if present)
+  --dtype int8|fp32|q4 which form to serve (env DTYPE; default: int8 if present). q4 is
+                       made by prepare from the int8 export: 4-bit MatMul weights, fewer
+                       bytes to read at a cold start, slightly less exact (see README)
   --hf-home DIR        Hugging Face cache root (env HF_HOME; default ~/.cache/huggingface)
   --prepared-dir DIR   where the prepared form lives (default <model folder>/ortos-prepared-<dtype>)
   --offline            use only the local cache (env HF_HUB_OFFLINE=1); HF_TOKEN and

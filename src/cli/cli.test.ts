@@ -78,3 +78,13 @@ test('cost prints the note\'s scenario and ours side by side', () => {
   assert.match(r.out, /ortos-embed, same usage/);
   assert.equal(run(['cost', '--machine', '64gb']).code, 2);
 });
+
+test('verify --dtype q4 measures q4 against int8 on the built-in multilingual sample', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const r = run(['verify', '--model-dir', modelDir, '--dtype', 'q4', '--threads', '1']);
+  assert.equal(r.code, 0, r.err);
+  const m = /q4 vs int8 on 20 multilingual texts: min cosine ([\d.]+), mean ([\d.]+)/.exec(r.out);
+  assert.ok(m, r.out);
+  const [min, mean] = [Number(m[1]), Number(m[2])];
+  assert.ok(min > 0.9 && min <= mean && mean < 1, `min ${min}, mean ${mean}`);
+});

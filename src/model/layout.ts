@@ -3,13 +3,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Dtype = 'int8' | 'fp32';
-export const DTYPES: readonly Dtype[] = ['int8', 'fp32'];
+export type Dtype = 'int8' | 'fp32' | 'q4';
+export const DTYPES: readonly Dtype[] = ['int8', 'fp32', 'q4'];
 
-/** Preference order: the official int8 export, the Xenova int8 export, then fp32. */
+const INT8_FILES = ['onnx/model_qint8_avx512_vnni.onnx', 'onnx/model_quantized.onnx'] as const;
+
+/**
+ * The export each dtype is made from, in order of preference: the official int8 export,
+ * the Xenova int8 export, then fp32. q4 has no export of its own: `prepare` makes it from
+ * the int8 one (a quarter of the fp32 download, and it fits a 1 GB volume) or from fp32.
+ */
 export const ONNX_FILES: Record<Dtype, readonly string[]> = {
-  int8: ['onnx/model_qint8_avx512_vnni.onnx', 'onnx/model_quantized.onnx'],
+  int8: INT8_FILES,
   fp32: ['onnx/model.onnx'],
+  q4: [...INT8_FILES, 'onnx/model.onnx'],
 };
 
 export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
@@ -70,7 +77,7 @@ export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
     dir,
     onnx: join(dir, onnxName),
     onnxName,
-    dtype: ONNX_FILES.fp32.includes(onnxName) ? 'fp32' : 'int8',
+    dtype: dtype === 'q4' ? 'q4' : ONNX_FILES.fp32.includes(onnxName) ? 'fp32' : 'int8',
     config: readModelConfig(dir),
   };
 }

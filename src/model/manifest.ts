@@ -29,6 +29,8 @@ export interface Manifest {
   sources: SourceStamp[];
   /** Sizes of the prepared files, so a truncated one is noticed and made again, never loaded. */
   outputs: Record<string, number>;
+  /** How a q4 graph was made: the MatMulNBits parameters and the export it came from. */
+  quantization?: { blockSize: number; accuracyLevel: number; from: string };
   /** The same graph with packed weights, valid only on a CPU with this fingerprint. */
   prepacked?: { cpu: string; model: string };
 }
@@ -67,10 +69,11 @@ export function selfContainedReason(preparedDir: string, onnxruntime: string, m:
 }
 
 /** Why the prepared form cannot be used as it is, or null if it can. */
-export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string): string | null {
+export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string, dtype?: Dtype): string | null {
   const m = readManifest(preparedDir);
   const own = selfContainedReason(preparedDir, onnxruntime, m);
   if (own !== null || m === null) return own;
+  if (dtype !== undefined && m.dtype !== dtype) return `prepared as ${m.dtype}, ${dtype} asked for`;
   const want = new Map(m.sources.map((s) => [s.name, s]));
   for (const name of sources) {
     const was = want.get(name);

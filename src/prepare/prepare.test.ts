@@ -80,3 +80,48 @@ test('--prepack saves packed weights for this CPU; they give the same vectors, a
   await portable.close();
   for (let i = 0; i < texts.length; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-6));
 });
+
+test('q4: made from the int8 export with 4-bit MatMuls, recorded in the manifest, close to int8, remade when its parameters change', async () => {
+  const { Pipeline } = await import('../pipeline/pipeline.js');
+  const { fields, readNode } = await import('../onnx/reader.js');
+  const { readFileSync } = await import('node:fs');
+  const dir = join(work, 'model-q4');
+  cpSync(cachedFixture('tiny', 'int8'), dir, { recursive: true, filter: (src) => !src.includes('ortos-prepared') });
+  const files = resolveModelDir(dir, 'q4');
+  assert.equal(files.dtype, 'q4');
+  assert.equal(files.onnxName, 'onnx/model_qint8_avx512_vnni.onnx');
+  const target = defaultPreparedDir(dir, 'q4');
+  const lines: string[] = [];
+  await prepareModel(files, target, {}, (m) => lines.push(m));
+  const m = readManifest(target);
+  assert.equal(m?.dtype, 'q4');
+  assert.deepEqual(m?.quantization, { blockSize: 32, accuracyLevel: 4, from: 'onnx/model_qint8_avx512_vnni.onnx' });
+  assert.ok(lines.some((l) => /q4: \d+ MatMuls of onnx\/model_qint8_avx512_vnni.onnx to 4-bit blocks of 32/.test(l)), lines.join('\n'));
+  assert.deepEqual(readdirSync(target).filter((n) => n.includes('q4-source')), [], 'the intermediate graph is not left behind');
+  const graph = [...fields(readFileSync(join(target, PREPARED_FILES.model)))].find((f) => f.field === 7)!;
+  const opTypes = [...fields(graph.bytes)].filter((f) => f.field === 1).map((f) => readNode(f).op);
+  assert.ok(opTypes.includes('MatMulNBits'));
+  assert.ok(!opTypes.includes('MatMulInteger'), 'no weight MatMul is left in int8');
+
+  const int8Dir = defaultPreparedDir(dir, 'int8');
+  await prepareModel(resolveModelDir(dir, 'int8'), int8Dir, {}, () => {});
+  const texts = ['query: сколько стоит доставка', 'passage: Le chat dort sur le canapé.', 'query: 如何在家里种植西红柿'];
+  const vectors: Float32Array[][] = [];
+  for (const d of [target, int8Dir]) {
+    const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
+    vectors.push((await p.embed(texts, { inputType: 'query', normalize: true, truncate: true })).vectors);
+    await p.close();
+  }
+  for (let i = 0; i < texts.length; i++) {
+    const cos: number = vectors[0][i].reduce((s, x, j) => s + x * vectors[1][i][j], 0);
+    assert.ok(cos > 0.95 && cos < 0.999999, `q4 vs int8 cosine ${cos}: close, and not the same vectors`);
+  }
+
+  assert.equal((await prepareModel(files, target, {}, () => {})).reused, true);
+  const other = await prepareModel(files, target, {}, () => {}, { q4: { blockSize: 64, accuracyLevel: 4 } });
+  assert.equal(other.reused, false);
+  assert.match(other.reason ?? '', /other 4-bit parameters/);
+  // An explicit prepared folder holding another dtype is not taken for this one.
+  const wrong = await prepareModel(resolveModelDir(dir, 'int8'), target, {}, () => {});
+  assert.match(wrong.reason ?? '', /prepared as q4, int8 asked for/);
+});

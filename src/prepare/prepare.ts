@@ -9,11 +9,18 @@ import { cpuFingerprint } from '../cpu.js';
 import { optimizeModel, savePrepacked } from '../engine/onnx-session.js';
 import { PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, type Manifest } from '../model/manifest.js';
 import { REQUIRED_FILES, type Dtype, type ModelFiles } from '../model/layout.js';
+import { rewriteTo4Bit, type To4BitOptions } from '../onnx/to-4bit.js';
 import { writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { onnxruntimeVersion, ortosVersion } from '../version.js';
 
 export type Log = (message: string) => void;
+
+/**
+ * The q4 form: 4-bit blocks of 32 weights along K with a scale and a zero point each, int8
+ * compute (accuracy level 4). The figures that chose these are in bench/results (q4-*.json).
+ */
+export const Q4 = { blockSize: 32, accuracyLevel: 4 } as const;
 
 export interface PrepareResult {
   dir: string;
@@ -63,6 +70,8 @@ export interface PrepareOptions {
   force?: boolean;
   /** Also save packed weights for this CPU (faster start here, +~85 MB per 80 MB of int8 weights on disk). */
   prepack?: boolean;
+  /** MatMulNBits parameters for q4 (default Q4); the benchmark tries others. */
+  q4?: To4BitOptions;
 }
 
 export async function prepareModel(
@@ -74,8 +83,13 @@ export async function prepareModel(
 ): Promise<PrepareResult> {
   const t0 = performance.now();
   const force = opts.force === true;
-  let reason = staleReason(preparedDir, files.dir, sourcesOf(files), onnxruntimeVersion());
+  let reason = staleReason(preparedDir, files.dir, sourcesOf(files), onnxruntimeVersion(), files.dtype);
   if (reason === null && opts.prepack && readManifest(preparedDir)?.prepacked?.cpu !== cpuFingerprint()) reason = 'no packed weights for this CPU yet';
+  if (reason === null && files.dtype === 'q4') {
+    const was = readManifest(preparedDir)?.quantization;
+    const want = opts.q4 ?? Q4;
+    if (was?.blockSize !== want.blockSize || was.accuracyLevel !== want.accuracyLevel) reason = 'made with other 4-bit parameters';
+  }
   if (reason === null && !force) return { dir: preparedDir, reused: true, reason: null, ms: performance.now() - t0 };
   log(`preparing ${files.dir} (${force ? 'forced' : reason})`);
 
@@ -89,8 +103,23 @@ export async function prepareModel(
     writeTokenizerFile(join(tmp, PREPARED_FILES.tokenizer), tokenizer);
     log(`  tokenizer: ${tokenizer.meta.vocabSize} pieces compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+    let graphSource = files.onnx;
+    let quantization: Manifest['quantization'];
+    if (files.dtype === 'q4') {
+      t = performance.now();
+      graphSource = join(tmp, 'q4-source.onnx');
+      const q4 = opts.q4 ?? Q4;
+      const q = rewriteTo4Bit(files.onnx, graphSource, q4);
+      quantization = { blockSize: q4.blockSize, accuracyLevel: q4.accuracyLevel, from: files.onnxName };
+      const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
+      log(`  q4: ${q.rewritten} MatMuls of ${files.onnxName} to 4-bit blocks of ${q4.blockSize}, ${mib(q.bytesBefore)} → ${mib(q.bytesAfter)} MiB` +
+        `${q.embeddingTableQuantized ? ', word embeddings to int8' : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      if (q.leftAlone.length > 0) log(`  q4: left as they were (pattern not recognised): ${q.leftAlone.join(', ')}`);
+    }
+
     t = performance.now();
-    const io = await optimizeModel(files.onnx, join(tmp, PREPARED_FILES.model), PREPARED_FILES.data);
+    const io = await optimizeModel(graphSource, join(tmp, PREPARED_FILES.model), PREPARED_FILES.data);
+    if (graphSource !== files.onnx) rmSync(graphSource);
     log(`  graph: ${files.onnxName} optimized (level extended, external weights) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     let prepacked: Manifest['prepacked'];
@@ -116,6 +145,7 @@ export async function prepareModel(
         [...Object.values(PREPARED_FILES), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
           .map((name) => [name, statSync(join(tmp, name)).size]),
       ),
+      quantization,
       prepacked,
     };
     writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
