@@ -6,7 +6,7 @@
 // how much the arithmetic changes the vectors, not how retrieval quality changes on the real
 // model (`ortos-embed verify --dtype q4` measures that on the real weights).
 //
-//   taskset -c 0 node dist/bench/q4.js
+//   npm run bench:q4      (re-runs itself pinned to one core when taskset is there)
 
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import { CACHE_DIR, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
 import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { usableCores } from '../cpu.js';
-import { machineInfo } from './machine.js';
+import { spawnSync } from 'node:child_process';
+import { hasTaskset, machineInfo } from './machine.js';
 
 const VARIANTS = [
   { name: 'int8', q4: null },
@@ -99,4 +100,9 @@ async function main(): Promise<void> {
   console.log(`written ${file}`);
 }
 
-await main();
+if (usableCores() > 1 && hasTaskset()) {
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+} else {
+  await main();
+}

@@ -31,3 +31,17 @@ test('a truncated or foreign file is refused with a message that says to prepare
   writeFileSync(path, '{"not": "a tokenizer"}');
   assert.throws(() => readTokenizerFile(path), /not a compiled tokenizer/);
 });
+
+test('piece texts are read on first use, from the file that was loaded even after it was replaced', () => {
+  const path = join(dir, 'lazy.bin');
+  const bytes = readFileSync(compiledFixturePath());
+  writeFileSync(path, bytes);
+  const tok = new Tokenizer(readTokenizerFile(path).data);
+  const ids = tok.encode('привет, мир').ids;
+  rmSync(path);
+  writeFileSync(path, 'replaced by another prepare');
+  assert.equal(ids.map((id) => tok.piece(id)).join(''), '<s>▁привет,▁мир</s>');
+  writeFileSync(path, bytes);
+  truncateSync(path, bytes.length - 10);
+  assert.throws(() => readTokenizerFile(path), /pieceOffsets is missing or out of bounds/, 'a cut in the lazy part is caught at load, not at first use');
+});
