@@ -7,7 +7,10 @@
 // volume alone (the blkio counters of the loop device). ortos-embed runs both the int8 and
 // the q4 prepared forms. Prints why a mode was skipped rather than faking it.
 //
-//   node dist/bench/small-machine.js [--no-peers]
+// The loop device keeps the kernel's readahead unless --read-ahead-kb N is given; the value in
+// force is reported, since every page fault on the mapped weights reads that much around it.
+//
+//   node dist/bench/small-machine.js [--no-peers] [--read-ahead-kb N]
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
   const { modelDir, preparedDir } = await preparedFixture('e5-base', 'int8');
   const q4Dir = (await prepareModel(resolveModelDir(modelDir, 'q4'), defaultPreparedDir(modelDir, 'q4'), {}, (m) => console.log(m))).dir;
   const withPeers = !process.argv.includes('--no-peers');
+  let readAheadKb = 0;
+  const raArg = process.argv.indexOf('--read-ahead-kb');
   const work = mkdtempSync(join(tmpdir(), 'ortos-small-'));
   const img = join(work, 'volume.img');
   const mnt = join(work, 'mnt');
@@ -66,6 +71,11 @@ async function main(): Promise<void> {
     for (const [, , dir] of peers) execFileSync('cp', ['-rL', join(CACHE_DIR, 'peers', dir), join(mnt, dir)]);
     if (withPeers && peers.length < 2) console.log('peers: run `npm run bench` once to make their model folders; measuring ortos-embed only');
     const devNo = readFileSync(`/sys/block/${loop.replace('/dev/', '')}/dev`, 'utf8').trim();
+    const raFile = `/sys/block/${loop.replace('/dev/', '')}/queue/read_ahead_kb`;
+
+    if (raArg > 0) writeFileSync(raFile, process.argv[raArg + 1]);
+    readAheadKb = Number(readFileSync(raFile, 'utf8').trim());
+    console.log(`volume readahead: ${readAheadKb} KiB`);
     const blk = join(BLKIO, `ortos-bench-${process.pid}`);
     mkdirSync(blk);
     groups.push(blk);
@@ -145,12 +155,13 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   const machine = machineInfo();
+  console.log(`volume readahead ${readAheadKb} KiB`);
   console.log('| model on a 16 MiB/s, 4000 IOPS volume | memory limit | first answer | read in all | from the volume | cgroup peak | OOM kill |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) console.log(`| ${r.implementation} | ${r.memoryLimitMB} MB | ${r.answered ? `${r.firstAnswerMs} ms` : 'none'} | ${Number.isFinite(r.readMiB) ? `${r.readMiB} MiB` : '—'} | ${r.fromVolumeMiB} MiB | ${r.cgroupPeakMB} MB | ${r.oomKilled ? 'yes' : 'no'} |`);
   const dir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `small-machine-${machine.date.slice(0, 10)}${withPeers ? '' : '-ortos'}.json`), JSON.stringify({ machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', results }, null, 2) + '\n');
+  writeFileSync(join(dir, `small-machine-${machine.date.slice(0, 10)}${withPeers ? '' : '-ortos'}${raArg > 0 ? `-ra${readAheadKb}` : ''}.json`), JSON.stringify({ machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', readAheadKb, results }, null, 2) + '\n');
 }
 
 await main();
