@@ -2,7 +2,7 @@
 // first successful /v1/embeddings answer, pinned to one core, from a cold page cache when
 // running as root. The request is sent as soon as the port accepts, as Fly's proxy does.
 //
-//   node dist/bench/wake.js [--model-dir DIR] [--runs N]
+//   node dist/bench/wake.js [--model-dir DIR] [--dtype int8|q4|fp32] [--runs N]
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { cpuFingerprint } from '../cpu.js';
 import { cachedFixture } from '../fixtures/generate.js';
+import type { Dtype } from '../model/layout.js';
 import { readManifest } from '../model/manifest.js';
 import { defaultPreparedDir } from '../prepare/prepare.js';
 import { PROJECT_ROOT } from '../testing/fixtures.js';
@@ -102,17 +103,19 @@ async function main(): Promise<void> {
   const get = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const modelDir = get('--model-dir') ?? cachedFixture('e5-base', 'int8');
   const runs = Number(get('--runs') ?? 5);
+  const dtype = (get('--dtype') ?? 'int8') as Dtype;
+  const extra = ['--dtype', dtype];
   // One run to prepare (not timed), then the measured ones.
-  await wakeOnce(modelDir, 18181, false);
+  await wakeOnce(modelDir, 18181, false, extra);
   const machine = machineInfo();
-  const manifest = readManifest(defaultPreparedDir(modelDir, 'int8'));
+  const manifest = readManifest(defaultPreparedDir(modelDir, dtype));
   const prepacked = manifest?.prepacked?.cpu === cpuFingerprint();
   const results: Record<string, WakeRun[]> = { cold: [], warm: [] };
   for (const mode of ['cold', 'warm'] as const) {
-    for (let i = 0; i < runs; i++) results[mode].push(await wakeOnce(modelDir, 18181, mode === 'cold'));
+    for (let i = 0; i < runs; i++) results[mode].push(await wakeOnce(modelDir, 18181, mode === 'cold', extra));
   }
   const coldAvailable = results.cold.every((r) => r.cold);
-  console.log(`wake: ortos-embed serve → first /v1/embeddings answer, ${modelDir}, ${runs} runs each, median [min–max]`);
+  console.log(`wake: ortos-embed serve --dtype ${dtype} → first /v1/embeddings answer, ${modelDir}, ${runs} runs each, median [min–max]`);
   console.log(`${machine.taskset ? 'pinned to one core (taskset -c 0)' : 'NOT pinned: taskset missing'}; packed weights: ${prepacked ? 'yes' : 'no'}; ` +
     `cold page cache: ${coldAvailable ? 'yes (dropped before each run)' : 'NOT available (needs root): the "cold" rows are warm'}`);
   console.log('| mode | first answer (ms) | listening (ms) | model ready (ms) | peak RSS (MB) | read from disk (MiB) |');
@@ -126,8 +129,8 @@ async function main(): Promise<void> {
   }
   const dir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `wake-${machine.date.slice(0, 10)}${prepacked ? '-prepacked' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), prepacked, coldAvailable, runs: results }, null, 2) + '\n');
+  const file = join(dir, `wake-${machine.date.slice(0, 10)}${dtype === 'int8' ? '' : `-${dtype}`}${prepacked ? '-prepacked' : ''}.json`);
+  writeFileSync(file, JSON.stringify({ machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), dtype, prepacked, coldAvailable, runs: results }, null, 2) + '\n');
   console.log(`written ${file}`);
 }
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readTokenizerFile, writeTokenizerFile } from '../tokenizer/binary-file.js';
+import { readTokenizerFile, TOKENIZER_FORMAT_VERSION, writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 
@@ -18,7 +18,7 @@ export const CACHE_DIR = join(PROJECT_ROOT, '.cache');
 export function compiledFixturePath(): string {
   const json = readFileSync(FIXTURE_TOKENIZER_JSON);
   const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
-  const path = join(CACHE_DIR, `tokenizer-${hash}.bin`);
+  const path = join(CACHE_DIR, `tokenizer-${hash}-v${TOKENIZER_FORMAT_VERSION}.bin`);
   if (!existsSync(path)) {
     mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;

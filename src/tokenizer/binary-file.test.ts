@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { compiledFixturePath } from '../testing/fixtures.js';
-import { readTokenizerFile, TokenizerFileError } from './binary-file.js';
+import { readTokenizerFile, TokenizerFileError, writeTokenizerFile } from './binary-file.js';
 import { Tokenizer } from './tokenizer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ortos-bin-'));
@@ -44,4 +44,14 @@ test('piece texts are read on first use, from the file that was loaded even afte
   writeFileSync(path, bytes);
   truncateSync(path, bytes.length - 10);
   assert.throws(() => readTokenizerFile(path), /pieceOffsets is missing or out of bounds/, 'a cut in the lazy part is caught at load, not at first use');
+});
+
+test('a header with multi-byte text round-trips (its padding is counted in bytes)', () => {
+  const path = join(dir, 'utf8.bin');
+  const { data } = readTokenizerFile(compiledFixturePath());
+  const arrays = Object.fromEntries(Object.entries(data.arrays)) as typeof data.arrays;
+  writeTokenizerFile(path, { meta: data.meta, arrays }, { note: 'многобайтовый текст '.repeat(20) });
+  const back = readTokenizerFile(path);
+  assert.equal(back.source.note, 'многобайтовый текст '.repeat(20));
+  assert.deepEqual(new Tokenizer(back.data).encode('привет, мир').ids, new Tokenizer(data).encode('привет, мир').ids);
 });

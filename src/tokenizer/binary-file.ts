@@ -46,9 +46,11 @@ export function writeTokenizerFile(path: string, data: TokenizerData, source: Re
     }
     return out;
   };
-  let headerBytes = Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(1e12) } satisfies Header));
-  const base = align8(16 + headerBytes.length);
-  headerBytes = Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(base) } satisfies Header).padEnd(headerBytes.length));
+  const placeholder = Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(1e12) } satisfies Header));
+  const base = align8(16 + placeholder.length);
+  // Padded with spaces counted in bytes, not characters: the header holds multi-byte text.
+  const headerBytes = Buffer.alloc(placeholder.length, 0x20);
+  Buffer.from(JSON.stringify({ meta: data.meta, source, arrays: layout(base) } satisfies Header)).copy(headerBytes);
   const arrays = layout(base);
   const last = names[names.length - 1];
   const total = align8(arrays[last].offset + data.arrays[last].byteLength);
