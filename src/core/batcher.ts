@@ -3,8 +3,12 @@
 //
 // Fairness: requests take turns. A request that put inputs into a batch and still has
 // more goes to the back of the line, so a single query behind a 256-input request waits
-// for at most one batch. Within a request, inputs go shortest first, which keeps padding low.
+// for at most one batch. A request's inputs are cut into batches once, when it arrives
+// (planBatches: shortest first, least padding plus run overhead); a batch is the next group
+// of the request whose turn it is, joined by other requests' next groups when running them
+// together costs less than running them apart (many single queries become one run).
 
+import { planBatches, RUN_OVERHEAD_TOKENS } from '../engine/batching.js';
 import { ApiError } from './errors.js';
 
 export interface BatchRun {
@@ -15,7 +19,8 @@ export interface BatchRun {
 
 interface Job {
   ids: readonly number[][];
-  order: number[];
+  /** Input indices in the groups planned at arrival; `next` is the first group not yet run. */
+  groups: number[][];
   next: number;
   done: number;
   results: Float32Array[];
@@ -78,18 +83,23 @@ export class Batcher {
     }
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
-      this.jobs.push({ ids, order, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
+      const groups = planBatches(ids.map((row) => row.length), this.opts.batchTokens);
+      this.jobs.push({ ids, groups, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
       this.queuedInputs += ids.length;
       for (const row of ids) this.queuedTokens += row.length;
       if (!this.running) void this.loop();
     });
   }
 
+  private take(job: Job): number[] {
+    const group = job.groups[job.next++];
+    this.queuedInputs -= group.length;
+    for (const i of group) this.queuedTokens -= job.ids[i].length;
+    return group;
+  }
+
   private drop(job: Job, reason: unknown): void {
-    this.queuedInputs -= job.order.length - job.next;
-    for (let k = job.next; k < job.order.length; k++) this.queuedTokens -= job.ids[job.order[k]].length;
-    job.next = job.order.length;
+    while (job.next < job.groups.length) this.take(job);
     job.reject(reason);
   }
 
@@ -98,26 +108,26 @@ export class Batcher {
     let longest = 0;
     const budget = this.opts.batchTokens;
     const contributed = new Set<Job>();
-    outer: for (const job of this.jobs) {
+    for (const job of this.jobs) {
+      if (job.next >= job.groups.length) continue;
       if (job.signal?.aborted) {
         this.drop(job, new ApiError(499, 'client closed the request'));
         continue;
       }
-      while (job.next < job.order.length) {
-        const index = job.order[job.next];
-        const len = job.ids[index].length;
-        const wouldBe = Math.max(longest, len) * (rows.length + 1);
-        if (rows.length > 0 && wouldBe > budget) break outer;
-        rows.push({ job, index });
-        longest = Math.max(longest, len);
-        job.next++;
-        contributed.add(job);
+      const group = job.groups[job.next];
+      const groupLongest = Math.max(...group.map((i) => job.ids[i].length));
+      if (rows.length > 0) {
+        // Joins only if one run of both costs no more than two runs, and fits the budget.
+        const together = (rows.length + group.length) * Math.max(longest, groupLongest);
+        const apart = rows.length * longest + group.length * groupLongest + RUN_OVERHEAD_TOKENS;
+        if (together > budget || together > apart) continue;
       }
+      for (const index of this.take(job)) rows.push({ job, index });
+      longest = Math.max(longest, groupLongest);
+      contributed.add(job);
     }
-    const waiting = this.jobs.filter((j) => j.next < j.order.length);
+    const waiting = this.jobs.filter((j) => j.next < j.groups.length);
     this.jobs = [...waiting.filter((j) => !contributed.has(j)), ...waiting.filter((j) => contributed.has(j))];
-    this.queuedInputs -= rows.length;
-    for (const r of rows) this.queuedTokens -= r.job.ids[r.index].length;
     return rows;
   }
 
@@ -133,7 +143,7 @@ export class Batcher {
           vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]));
         } catch (e) {
           for (const job of new Set(rows.map((r) => r.job))) this.drop(job, e);
-          this.jobs = this.jobs.filter((j) => j.next < j.order.length);
+          this.jobs = this.jobs.filter((j) => j.next < j.groups.length);
           continue;
         }
         const longest = Math.max(...rows.map((r) => r.job.ids[r.index].length));
