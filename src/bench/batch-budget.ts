@@ -3,19 +3,15 @@
 // several budgets, pinned to one core by the caller (`taskset -c 0 node …`), and writes
 // bench/results/batch-budget-<date>.json.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
-import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { machineInfo } from './machine.js';
 
-const catalogs = readCatalogs();
-const texts = (catalogs.size > 0
-  ? sampleAcrossLocales(catalogs, 256, 11)
-  : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 256)
-).map((s) => `passage: ${s}`);
+const texts = multilingualSample(256, 11).map((s) => `passage: ${s}`);
 const { preparedDir } = await preparedFixture('e5-base', 'int8');
 const rows: Array<{ budget: number; tokensPerSec: number; ms: number; tokens: number }> = [];
 for (const budget of [64, 128, 256, 512, 1024, 2048]) {

@@ -6,7 +6,7 @@
 //
 //   taskset -c 0 node dist/bench/batch-plan.js
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { usableCores } from '../cpu.js';
 import { byLength, planBatches } from '../engine/batching.js';
@@ -14,8 +14,8 @@ import { OnnxSession } from '../engine/onnx-session.js';
 import { PREPARED_FILES } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-import { FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
-import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { machineInfo } from './machine.js';
 
@@ -37,11 +37,7 @@ function greedy(lengths: readonly number[]): number[][] {
   return groups;
 }
 
-const catalogs = readCatalogs();
-const texts = (catalogs.size > 0
-  ? sampleAcrossLocales(catalogs, 256, 11)
-  : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 256)
-).map((s) => `passage: ${s}`);
+const texts = multilingualSample(256, 11).map((s) => `passage: ${s}`);
 const { preparedDir } = await preparedFixture('e5-base', 'int8');
 const tok = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
 const inputs = texts.map((t) => tok.encode(t, { maxLength: 512 }).ids);

@@ -37,8 +37,11 @@ interface OrtSessionClass {
  * a one-vCPU machine would not give it. ortos-embed does the same on its own (--threads
  * defaults to the usable cores).
  */
-async function oneMachineThreads(): Promise<void> {
-  const mod = await importPeer<{ InferenceSession?: OrtSessionClass; default?: { InferenceSession: OrtSessionClass } }>('onnxruntime-node');
+async function oneMachineThreads(peer: string): Promise<void> {
+  // The onnxruntime the peer itself resolves: fastembed carries an older one of its own, and
+  // two versions of the native library cannot share a process.
+  const ortPath = createRequire(peersRequire.resolve(peer)).resolve('onnxruntime-node');
+  const mod = (await import(pathToFileURL(ortPath).href)) as { InferenceSession?: OrtSessionClass; default?: { InferenceSession: OrtSessionClass } };
   const sessions = mod.InferenceSession ?? mod.default!.InferenceSession;
   const create = sessions.create.bind(sessions);
   const cores = usableCores();
@@ -46,7 +49,7 @@ async function oneMachineThreads(): Promise<void> {
 }
 
 async function load(impl: string, modelDir: string): Promise<Embed> {
-  await oneMachineThreads();
+  await oneMachineThreads(impl === 'transformers' ? '@huggingface/transformers' : 'fastembed');
   if (impl === 'transformers') {
     interface Tf {
       env: { localModelPath: string; allowRemoteModels: boolean };

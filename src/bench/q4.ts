@@ -8,14 +8,14 @@
 //
 //   npm run bench:q4      (re-runs itself pinned to one core when taskset is there)
 
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveModelDir } from '../model/layout.js';
 import { PREPARED_FILES } from '../model/manifest.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { Q4, prepareModel } from '../prepare/prepare.js';
-import { CACHE_DIR, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
-import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
+import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { usableCores } from '../cpu.js';
 import { spawnSync } from 'node:child_process';
@@ -38,8 +38,7 @@ function topK(q: Float32Array, passages: Float32Array[], k: number): number[] {
 
 async function main(): Promise<void> {
   const { modelDir } = await preparedFixture('e5-base', 'int8');
-  const catalogs = readCatalogs();
-  const raw = catalogs.size > 0 ? sampleAcrossLocales(catalogs, 320, 7) : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 320);
+  const raw = multilingualSample(320, 7);
   const passages = raw.slice(0, 256).map((s) => `passage: ${s}`);
   const queries = raw.slice(256).map((s) => `query: ${s}`);
   const machine = machineInfo();

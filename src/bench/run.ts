@@ -7,8 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFixtureModel } from '../fixtures/generate.js';
-import { CACHE_DIR, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
-import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
+import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { spawnServe } from '../testing/serve-process.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -88,8 +88,7 @@ async function main(): Promise<void> {
   const tfDir = view('transformers-e5-base', modelDir, 'onnx/model_quantized.onnx', onnx);
   const feDir = view('fastembed-e5-base', modelDir, 'onnx/model_tti.onnx', join(ttiDir, 'onnx', 'model_qint8_avx512_vnni.onnx'), true);
 
-  const catalogs = readCatalogs();
-  const raw = catalogs.size > 0 ? sampleAcrossLocales(catalogs, 256, 5) : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings.slice(0, 256);
+  const raw = multilingualSample(256, 5);
   const texts = raw.map((s) => `passage: ${s}`);
   const textsFile = join(CACHE_DIR, 'bench-passages.json');
   writeFileSync(textsFile, JSON.stringify(texts));

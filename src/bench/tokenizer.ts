@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compiledFixturePath, FIXTURE_TOKENIZER_JSON, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
-import { readCatalogs, sampleAcrossLocales } from '../testing/gettext.js';
+import { multilingualSample } from '../testing/gettext.js';
 import { dropCaches, hasTaskset, machineInfo } from './machine.js';
 
 type Impl = 'ortos-embed' | 'rust tokenizers (napi)' | '@huggingface/tokenizers';
@@ -78,10 +78,7 @@ async function main(): Promise<void> {
   const nTexts = opt('--texts', 20000);
   const runs = opt('--runs', 3);
   const compiled = compiledFixturePath();
-  const catalogs = readCatalogs();
-  const texts = catalogs.size > 0
-    ? sampleAcrossLocales(catalogs, nTexts, 99)
-    : (JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] }).strings;
+  const texts = multilingualSample(nTexts, 99);
   const textsFile = join(PROJECT_ROOT, '.cache', 'bench-texts.json');
   writeFileSync(textsFile, JSON.stringify(texts));
   const pin = hasTaskset();

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRandom } from '../fixtures/random.js';
+import { FIXTURES } from './fixtures.js';
 
 export const LOCALE_ROOT = '/usr/share/locale';
 
@@ -90,4 +91,15 @@ export function sampleAcrossLocales(byLocale: Map<string, string[]>, total: numb
     }
   }
   return out;
+}
+
+/**
+ * `count` real multilingual strings for benchmarks: a seeded sample across every installed
+ * catalog, or, where no catalogs are installed, the committed parity sample.
+ */
+export function multilingualSample(count: number, seed: number): string[] {
+  const catalogs = readCatalogs();
+  if (catalogs.size > 0) return sampleAcrossLocales(catalogs, count, seed);
+  const committed = JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] };
+  return committed.strings.slice(0, count);
 }
