@@ -9,7 +9,7 @@ import { cpuFingerprint } from '../cpu.js';
 import { optimizeModel, savePrepacked } from '../engine/onnx-session.js';
 import { PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, type Manifest } from '../model/manifest.js';
 import { REQUIRED_FILES, type Dtype, type ModelFiles } from '../model/layout.js';
-import { rewriteTo4Bit, type To4BitOptions } from '../onnx/to-4bit.js';
+import { rewriteTo4BitApart, type To4BitOptions } from '../onnx/to-4bit.js';
 import { writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { onnxruntimeVersion, ortosVersion } from '../version.js';
@@ -98,18 +98,15 @@ export async function prepareModel(
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
+    // The graph first, the tokenizer last: parsing tokenizer.json leaves a large JavaScript
+    // heap behind, which would otherwise sit under onnxruntime's peak.
     let t = performance.now();
-    const tokenizer = compileTokenizerJson(readFileSync(join(files.dir, 'tokenizer.json'), 'utf8'));
-    writeTokenizerFile(join(tmp, PREPARED_FILES.tokenizer), tokenizer);
-    log(`  tokenizer: ${tokenizer.meta.vocabSize} pieces compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-
     let graphSource = files.onnx;
     let quantization: Manifest['quantization'];
     if (files.dtype === 'q4') {
-      t = performance.now();
       graphSource = join(tmp, 'q4-source.onnx');
       const q4 = opts.q4 ?? Q4;
-      const q = rewriteTo4Bit(files.onnx, graphSource, q4);
+      const q = await rewriteTo4BitApart(files.onnx, graphSource, q4);
       quantization = { blockSize: q4.blockSize, accuracyLevel: q4.accuracyLevel, from: files.onnxName };
       const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
       log(`  q4: ${q.rewritten} MatMuls of ${files.onnxName} to 4-bit blocks of ${q4.blockSize}, ${mib(q.bytesBefore)} → ${mib(q.bytesAfter)} MiB` +
@@ -130,6 +127,11 @@ export async function prepareModel(
       prepacked = { cpu: cpuFingerprint(), model: join(PREPACKED_DIR, PREPARED_FILES.model) };
       log(`  packed weights for this CPU saved in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
+
+    t = performance.now();
+    const tokenizer = compileTokenizerJson(readFileSync(join(files.dir, 'tokenizer.json'), 'utf8'));
+    writeTokenizerFile(join(tmp, PREPARED_FILES.tokenizer), tokenizer);
+    log(`  tokenizer: ${tokenizer.meta.vocabSize} pieces compiled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const manifest: Manifest = {
       format: PREPARED_FORMAT,
