@@ -144,7 +144,8 @@ async function main(): Promise<void> {
     });
   }
   console.log(`\nbench: e5-base-shaped int8 (random weights), ${texts.length} gettext passages (${totalTokens} tokens), ${PIN.length ? 'one core (taskset -c 0)' : 'NOT pinned'}, ` +
-    `cold page cache: ${wakeCold[0].cold ? 'yes' : 'NOT available (needs root): "cold" is warm'}; ${machine.cpu}, ${machine.flags.join(' ')}, node ${machine.node}`);
+    `cold page cache: ${wakeCold[0].cold ? 'yes' : 'NOT available (needs root): "cold" is warm'}; ${machine.cpu}, ${machine.flags.join(' ')}, node ${machine.node}; ` +
+    'peers in-process, their onnxruntime given the threads of the pinned core count');
   console.log('| | wake cold (ms) | wake warm (ms) | read before 1st answer (MiB) | peak RSS after wake / 200 singles / batches (MB) | tokens/s, 1 per call | 32 per call | 32 per call × 8 concurrent | p50, one query (ms) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.wakeCold} | ${r.wakeWarm} | ${r.read} | ${r.memWake} / ${r.mem200} / ${r.memBatch} | ${r.t1} | ${r.t32} | ${r.t32c8} | ${r.p50single} |`);
