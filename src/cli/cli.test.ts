@@ -88,3 +88,23 @@ test('verify --dtype q4 measures q4 against int8 on the built-in multilingual sa
   const [min, mean] = [Number(m[1]), Number(m[2])];
   assert.ok(min > 0.9 && min <= mean && mean < 1, `min ${min}, mean ${mean}`);
 });
+
+test('serve --dtype q4 answers over HTTP and /info says what it serves', async () => {
+  const { spawnServe } = await import('../testing/serve-process.js');
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const s = await spawnServe(['--model-dir', modelDir, '--dtype', 'q4', '--threads', '1']);
+  try {
+    await s.waitFor('model ready', 60_000);
+    const r = await fetch(`${s.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: ['query: привет', 'query: hello'] }) });
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { data: Array<{ embedding: number[] }> };
+    assert.equal(body.data.length, 2);
+    assert.ok(Math.abs(Math.hypot(...body.data[0].embedding) - 1) < 1e-5);
+    const info = (await (await fetch(`${s.url}/info`)).json()) as { dtype: string; quantization: { blockSize: number; accuracyLevel: number; from: string } };
+    assert.equal(info.dtype, 'q4');
+    assert.deepEqual(info.quantization, { blockSize: 32, accuracyLevel: 4, from: 'onnx/model_qint8_avx512_vnni.onnx' });
+  } finally {
+    s.child.kill('SIGTERM');
+    await s.exited;
+  }
+});

@@ -107,6 +107,7 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
         model_id: origin.repo ?? m?.origin.repo ?? cfg.servedName,
         revision: origin.revision ?? m?.origin.revision ?? null,
         dtype: m?.dtype ?? model.dtype ?? null,
+        quantization: m?.quantization ?? null,
         dimensions: pipeline?.dimensions ?? null,
         max_input_tokens: pipeline?.maxTokens ?? null,
         threads: engine.threads,
