@@ -69,8 +69,14 @@ export function selfContainedReason(preparedDir: string, onnxruntime: string, m:
 }
 
 /** Why the prepared form cannot be used as it is, or null if it can. */
-export function staleReason(preparedDir: string, sourceDir: string, sources: readonly string[], onnxruntime: string, dtype?: Dtype): string | null {
-  const m = readManifest(preparedDir);
+export function staleReason(
+  preparedDir: string,
+  sourceDir: string,
+  sources: readonly string[],
+  onnxruntime: string,
+  dtype?: Dtype,
+  m: Manifest | null = readManifest(preparedDir),
+): string | null {
   const own = selfContainedReason(preparedDir, onnxruntime, m);
   if (own !== null || m === null) return own;
   if (dtype !== undefined && m.dtype !== dtype) return `prepared as ${m.dtype}, ${dtype} asked for`;

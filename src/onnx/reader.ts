@@ -2,7 +2,7 @@
 // original bytes, never copies. Enough to find nodes and initializers in a graph and to
 // write the untouched ones back byte for byte.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataType } from './writer.js';
 
@@ -149,6 +149,23 @@ export function readTensor(f: Field): TensorInfo {
 
 export const elementCount = (t: TensorInfo): number => t.dims.reduce((a, b) => a * b, 1);
 
+/** Only the tensor's bytes of an external data file (length -1: to the end of the file). */
+function readRange(path: string, offset: number, length: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const out = new Uint8Array(length >= 0 ? length : fstatSync(fd).size - offset);
+    let got = 0;
+    while (got < out.length) {
+      const n = readSync(fd, out, got, out.length - got, offset + got);
+      if (n === 0) throw new OnnxFormatError(`${path}: ends before byte ${offset + out.length}`);
+      got += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * The tensor's values as a typed array (FLOAT, INT8, UINT8 only: the weight types the
  * rewrites read). External data is read from `dir`.
@@ -159,8 +176,7 @@ export function tensorValues(t: TensorInfo, dir: string): Float32Array | Int8Arr
   if (p === null) throw new OnnxFormatError(`initializer ${t.name} has no data`);
   let bytes: Uint8Array;
   if (p.kind === 'external') {
-    const file = readFileSync(join(dir, p.location));
-    bytes = file.subarray(p.offset, p.length >= 0 ? p.offset + p.length : undefined);
+    bytes = readRange(join(dir, p.location), p.offset, p.length);
   } else if (p.kind === 'int32' && (t.dataType === DataType.INT8 || t.dataType === DataType.UINT8)) {
     // Small int8 tensors may be stored one value per varint in int32_data.
     const out = t.dataType === DataType.INT8 ? new Int8Array(count) : new Uint8Array(count);

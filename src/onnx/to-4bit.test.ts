@@ -107,6 +107,24 @@ test('the int8 pattern (DynamicQuantizeLinear → MatMulInteger → Cast → Mul
   }
 });
 
+test('weights in an external data file (as prepare writes them) are read from their range', async () => {
+  const { optimizeModel } = await import('../engine/onnx-session.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ortos-q4-'));
+  try {
+    const w = weights();
+    writeModel(join(dir, 'inline.onnx'), graphWith([{ op: 'MatMul', name: 'mm', inputs: ['a', 'w'], outputs: ['y'] }], [{ name: 'w', type: DataType.FLOAT, dims: [K, N], data: w }]), { '': 17 });
+    await optimizeModel(join(dir, 'inline.onnx'), join(dir, 'external.onnx'), 'external.onnx.data');
+    assert.ok(readFileSync(join(dir, 'external.onnx')).length < K * N * 4, 'the weight left the graph file');
+    rewriteTo4Bit(join(dir, 'external.onnx'), join(dir, 'q4.onnx'), { blockSize: 32, accuracyLevel: 0 });
+    const a = Float32Array.from({ length: K }, (_, i) => Math.cos(i * 0.3));
+    const got = await run(join(dir, 'q4.onnx'), a, 1);
+    const want = matmul(a, dequantize4bit(quantize4bit(w, K, N, 32)), 1);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4, `y[${i}] ${got[i]} vs ${want[i]}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a graph with no weight MatMul is refused with a reason', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortos-q4-'));
   try {

@@ -73,17 +73,23 @@ export function rewriteTo4Bit(sourcePath: string, targetPath: string, opts: To4B
   const graphFields = [...fields(graphField.bytes)];
   const nodes = graphFields.filter((f) => f.field === 1).map(readNode);
   const inits = new Map<string, TensorInfo>();
+  const initOf = new Map<Field, TensorInfo>();
   for (const f of graphFields) {
     if (f.field === 5) {
       const t = readTensor(f);
       inits.set(t.name, t);
+      initOf.set(f, t);
     }
   }
   const producer = new Map<string, number>();
   const consumers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
     for (const o of n.outputs) producer.set(o, i);
-    for (const x of n.inputs) consumers.set(x, [...(consumers.get(x) ?? []), i]);
+    for (const x of n.inputs) {
+      const list = consumers.get(x);
+      if (list) list.push(i);
+      else consumers.set(x, [i]);
+    }
   });
   const only = (name: string): NodeInfo | null => {
     const c = consumers.get(name) ?? [];
@@ -230,8 +236,7 @@ export function rewriteTo4Bit(sourcePath: string, targetPath: string, opts: To4B
         else g.raw((o.node as NodeInfo).raw);
       });
     } else if (f.field === 5) {
-      const t = inits.get(readTensor(f).name);
-      if (t && needed.has(t.name)) g.raw(f.raw);
+      if (needed.has(initOf.get(f)!.name)) g.raw(f.raw);
     } else {
       g.raw(f.raw);
     }

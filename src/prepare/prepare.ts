@@ -83,10 +83,12 @@ export async function prepareModel(
 ): Promise<PrepareResult> {
   const t0 = performance.now();
   const force = opts.force === true;
-  let reason = staleReason(preparedDir, files.dir, sourcesOf(files), onnxruntimeVersion(), files.dtype);
-  if (reason === null && opts.prepack && readManifest(preparedDir)?.prepacked?.cpu !== cpuFingerprint()) reason = 'no packed weights for this CPU yet';
+  // Read once: this runs on every start of serve.
+  const existing = readManifest(preparedDir);
+  let reason = staleReason(preparedDir, files.dir, sourcesOf(files), onnxruntimeVersion(), files.dtype, existing);
+  if (reason === null && opts.prepack && existing?.prepacked?.cpu !== cpuFingerprint()) reason = 'no packed weights for this CPU yet';
   if (reason === null && files.dtype === 'q4') {
-    const was = readManifest(preparedDir)?.quantization;
+    const was = existing?.quantization;
     const want = opts.q4 ?? Q4;
     if (was?.blockSize !== want.blockSize || was.accuracyLevel !== want.accuracyLevel) reason = 'made with other 4-bit parameters';
   }

@@ -92,8 +92,9 @@ function readFully(fd: number, path: string, into: Uint8Array, position: number)
 }
 
 export function readTokenizerFile(path: string): LoadedTokenizerFile {
-  // The descriptor stays open for the lazy arrays: a later prepare that replaces the folder
-  // unlinks this file, and the open descriptor still reads the version that was loaded.
+  // The descriptor stays open until the lazy arrays are read (once, then it is closed): a
+  // later prepare that replaces the folder unlinks this file, and the open descriptor still
+  // reads the version that was loaded.
   const fd = openSync(path, 'r');
   let keepOpen = false;
   try {
@@ -126,20 +127,29 @@ export function readTokenizerFile(path: string): LoadedTokenizerFile {
     readFully(fd, path, new Uint8Array(buf), 0);
     const arrays = {} as Record<ArrayName, TokenizerArrays[ArrayName]>;
     for (const name of eager) arrays[name] = new KINDS[name](buf, header.arrays[name].offset, header.arrays[name].length);
-    let tail: ArrayBuffer | null = null;
     const lazyStart = Math.min(...[...LAZY].map((n) => header.arrays[n].offset));
+    let tail: ArrayBuffer | Error | null = null;
+    const readTail = (): ArrayBuffer => {
+      if (tail === null) {
+        try {
+          const bytes = new ArrayBuffer(size - lazyStart);
+          readFully(fd, path, new Uint8Array(bytes), lazyStart);
+          tail = bytes;
+        } catch (e) {
+          tail = e instanceof Error ? e : new Error(String(e));
+        } finally {
+          closeSync(fd);
+        }
+      }
+      if (tail instanceof Error) throw tail;
+      return tail;
+    };
     for (const name of LAZY) {
       let value: TokenizerArrays[ArrayName] | null = null;
       Object.defineProperty(arrays, name, {
         enumerable: true,
         get: () => {
-          if (value === null) {
-            if (tail === null) {
-              tail = new ArrayBuffer(size - lazyStart);
-              readFully(fd, path, new Uint8Array(tail), lazyStart);
-            }
-            value = new KINDS[name](tail, header.arrays[name].offset - lazyStart, header.arrays[name].length);
-          }
+          value ??= new KINDS[name](readTail(), header.arrays[name].offset - lazyStart, header.arrays[name].length);
           return value;
         },
       });
