@@ -1,6 +1,7 @@
 // Configuration, validated once at start-up: flags win over the environment, which wins
 // over defaults. Nothing below the CLI reads process.env.
 
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { usableCores } from './cpu.js';
 import { join, resolve } from 'node:path';
@@ -22,11 +23,20 @@ export interface ModelConfigOptions {
   modelDir?: string;
   model: ModelRef;
   dtype?: Dtype;
-  hfHome: string;
+  /** The hub cache (HF_HUB_CACHE; by default $HF_HOME/hub). */
+  hubCache: string;
   endpoint: string;
   token?: string;
+  /** Where the token came from, for messages (never the token itself). */
+  tokenSource?: string;
   offline: boolean;
+  /** What turned offline mode on, for messages. */
+  offlineSource?: string;
   preparedDir?: string;
+  /** No byte for this long and a download resumes (HF_HUB_DOWNLOAD_TIMEOUT, seconds; ms here). */
+  stallMs: number;
+  /** Metadata requests time out after this (HF_HUB_ETAG_TIMEOUT, seconds; ms here). */
+  metadataTimeoutMs: number;
 }
 
 export interface EngineConfigOptions {
@@ -54,6 +64,37 @@ export function intIn(name: string, raw: string | undefined, dflt: number, min: 
   return n;
 }
 
+function seconds(name: string, raw: string | undefined, dflt: number): number {
+  if (raw === undefined) return dflt * 1000;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a number of seconds above 0, got "${raw}"`);
+  return Math.round(n * 1000);
+}
+
+/**
+ * The Hugging Face locations and token, resolved as huggingface_hub's constants.py does:
+ * HF_HOME (default $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface), HF_HUB_CACHE
+ * (default $HF_HOME/hub), and the token from HF_TOKEN, else the file `huggingface-cli login`
+ * writes ($HF_TOKEN_PATH, default $HF_HOME/token).
+ */
+export function hubLocations(flags: Flags, env: Env): { hfHome: string; hubCache: string; token?: string; tokenSource?: string } {
+  const xdg = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const hfHome = resolve(pick(flags, 'hf-home', env, 'HF_HOME') ?? join(xdg, 'huggingface'));
+  const hubCache = resolve(pick(flags, 'hf-hub-cache', env, 'HF_HUB_CACHE') ?? pick({}, '', env, 'HUGGINGFACE_HUB_CACHE') ?? join(hfHome, 'hub'));
+  const given = typeof flags['hf-token'] === 'string' ? { token: flags['hf-token'], tokenSource: '--hf-token' }
+    : env.HF_TOKEN ? { token: env.HF_TOKEN, tokenSource: 'HF_TOKEN' }
+    : env.HUGGING_FACE_HUB_TOKEN ? { token: env.HUGGING_FACE_HUB_TOKEN, tokenSource: 'HUGGING_FACE_HUB_TOKEN' } : null;
+  if (given) return { hfHome, hubCache, token: given.token.trim(), tokenSource: given.tokenSource };
+  const path = pick({}, '', env, 'HF_TOKEN_PATH') ?? join(hfHome, 'token');
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token !== '') return { hfHome, hubCache, token, tokenSource: path };
+  } catch {
+    // no saved token: anonymous, as the Python tools are
+  }
+  return { hfHome, hubCache };
+}
+
 export function modelConfig(flags: Flags, env: Env): ModelConfigOptions {
   const dtypeRaw = pick(flags, 'dtype', env, 'DTYPE');
   if (dtypeRaw !== undefined && !DTYPES.includes(dtypeRaw as Dtype)) throw new ConfigError(`--dtype must be one of ${DTYPES.join(', ')}, got "${dtypeRaw}"`);
@@ -65,15 +106,27 @@ export function modelConfig(flags: Flags, env: Env): ModelConfigOptions {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
+  const endpoint = pick(flags, 'hf-endpoint', env, 'HF_ENDPOINT') ?? DEFAULT_ENDPOINT;
+  try {
+    if (!/^https?:$/.test(new URL(endpoint).protocol)) throw new Error('not http(s)');
+  } catch {
+    throw new ConfigError(`--hf-endpoint (HF_ENDPOINT) must be an http(s) URL, got "${endpoint}"`);
+  }
+  const { hubCache, token, tokenSource } = hubLocations(flags, env);
+  const offlineSource = flags.offline === true ? '--offline' : truthy(env.HF_HUB_OFFLINE) ? 'HF_HUB_OFFLINE=1' : truthy(env.TRANSFORMERS_OFFLINE) ? 'TRANSFORMERS_OFFLINE=1' : undefined;
   return {
     modelDir: modelDir ? resolve(modelDir) : undefined,
     model,
     dtype: dtypeRaw as Dtype | undefined,
-    hfHome: resolve(pick(flags, 'hf-home', env, 'HF_HOME') ?? join(homedir(), '.cache', 'huggingface')),
-    endpoint: pick(flags, 'hf-endpoint', env, 'HF_ENDPOINT') ?? DEFAULT_ENDPOINT,
-    token: pick(flags, 'hf-token', env, 'HF_TOKEN'),
-    offline: truthy(env.HF_HUB_OFFLINE) || flags.offline === true,
+    hubCache,
+    endpoint,
+    token,
+    tokenSource,
+    offline: offlineSource !== undefined,
+    offlineSource,
     preparedDir: preparedDir ? resolve(preparedDir) : undefined,
+    stallMs: seconds('HF_HUB_DOWNLOAD_TIMEOUT', env.HF_HUB_DOWNLOAD_TIMEOUT, 10),
+    metadataTimeoutMs: seconds('HF_HUB_ETAG_TIMEOUT', env.HF_HUB_ETAG_TIMEOUT, 10),
   };
 }
 

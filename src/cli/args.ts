@@ -10,6 +10,7 @@ export const MODEL_OPTIONS: Options = {
   model: { type: 'string' },
   dtype: { type: 'string' },
   'hf-home': { type: 'string' },
+  'hf-hub-cache': { type: 'string' },
   'hf-endpoint': { type: 'string' },
   'hf-token': { type: 'string' },
   'prepared-dir': { type: 'string' },
@@ -26,14 +27,27 @@ export const MODEL_HELP = `Model (flags win over environment variables):
                        config.json, tokenizer.json, tokenizer_config.json and
                        onnx/model_qint8_avx512_vnni.onnx, onnx/model_quantized.onnx or onnx/model.onnx
   --model REPO[@REV]   hub repo to download when no --model-dir is given (env MODEL;
-                       default intfloat/multilingual-e5-base at a pinned revision)
+                       default intfloat/multilingual-e5-base at a pinned revision). REV is a
+                       commit, a branch, a tag or refs/pr/N
   --dtype int8|fp32|q4 which form to serve (env DTYPE; default: int8 if present). q4 is
                        made by prepare from the int8 export: 4-bit MatMul weights, fewer
                        bytes to read at a cold start, slightly less exact (see README)
-  --hf-home DIR        Hugging Face cache root (env HF_HOME; default ~/.cache/huggingface)
-  --prepared-dir DIR   where the prepared form lives (default <model folder>/ortos-prepared-<dtype>)
-  --offline            use only the local cache (env HF_HUB_OFFLINE=1); HF_TOKEN and
-                       HF_ENDPOINT are honoured for private repos and mirrors`;
+  --prepared-dir DIR   where the prepared form lives (env PREPARED_DIR; default
+                       <model folder>/ortos-prepared-<dtype>). Alone, a prepared folder is
+                       enough to serve: nothing is looked up or downloaded
+
+Hugging Face hub (the same variables and cache as its Python tools):
+  --hf-home DIR        cache root (env HF_HOME; default $XDG_CACHE_HOME/huggingface,
+                       else ~/.cache/huggingface)
+  --hf-hub-cache DIR   the model cache itself (env HF_HUB_CACHE; default $HF_HOME/hub)
+  --hf-endpoint URL    the hub or a mirror (env HF_ENDPOINT; default https://huggingface.co)
+  --hf-token T         for gated and private repos (env HF_TOKEN; else the file that
+                       "hf auth login" writes, $HF_TOKEN_PATH or $HF_HOME/token)
+  --offline            use only the local cache, never the network (env HF_HUB_OFFLINE=1)
+  Downloads resume after a dropped or stalled connection (no byte for HF_HUB_DOWNLOAD_TIMEOUT
+  seconds, default 10) and retry 429 and 5xx answers up to 5 times with backoff; metadata
+  requests time out after HF_HUB_ETAG_TIMEOUT seconds (default 10). A branch falls back to
+  its cached commit when the hub is unreachable.`;
 
 export const ENGINE_HELP = `Engine:
   --threads N          onnxruntime threads (env THREADS; default: usable cores, a container CPU quota included)

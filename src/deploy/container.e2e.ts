@@ -118,7 +118,7 @@ function containerMemMB(id: string): number {
 before(async () => {
   if (process.getuid?.() !== 0) return;
   writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
-  hub = await startStandInHub(REPO, cachedFixture('e5-base', 'int8'));
+  hub = await startStandInHub({ repos: [{ id: REPO, folder: cachedFixture('e5-base', 'int8'), lfs: ['tokenizer.json'] }] });
 });
 after(async () => {
   await hub?.close();

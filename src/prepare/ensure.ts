@@ -15,9 +15,18 @@ export interface ReadyModel {
 
 export async function locateModel(cfg: ModelConfigOptions, log: Log): Promise<{ files: ModelFiles; origin: Manifest['origin'] }> {
   if (cfg.modelDir !== undefined) return { files: resolveModelDir(cfg.modelDir, cfg.dtype), origin: {} };
-  const hub = new HubClient({ hfHome: cfg.hfHome, endpoint: cfg.endpoint, token: cfg.token, offline: cfg.offline, log });
-  const dir = await hub.snapshot(cfg.model, cfg.dtype);
-  return { files: resolveModelDir(dir, cfg.dtype), origin: { repo: cfg.model.repo, revision: dir.split('/').pop() } };
+  const hub = new HubClient({
+    hubCache: cfg.hubCache,
+    endpoint: cfg.endpoint,
+    token: cfg.token,
+    offline: cfg.offline,
+    offlineSource: cfg.offlineSource,
+    stallMs: cfg.stallMs,
+    metadataTimeoutMs: cfg.metadataTimeoutMs,
+    log,
+  });
+  const snap = await hub.snapshot(cfg.model, cfg.dtype);
+  return { files: resolveModelDir(snap.dir, cfg.dtype), origin: { repo: snap.repo, revision: snap.commit } };
 }
 
 export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, opts: PrepareOptions = {}): Promise<ReadyModel> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cachedFixture } from '../fixtures/generate.js';
-import { repoFolder } from '../model/hub.js';
+import { repoFolder } from '../model/hub-cache.js';
 import { PREPARED_FILES } from '../model/manifest.js';
 import { defaultPreparedDir } from '../prepare/prepare.js';
 import { preparedFixture } from '../testing/models.js';
@@ -114,7 +114,7 @@ test('kill -9 during prepare: the next start removes the leftovers, prepares and
 
 test('kill -9 during a download: the next run resumes it and ends with a verified cache', async () => {
   const repo = 'ortos/killed-download';
-  const hub = await startStandInHub(repo, cachedFixture('tiny', 'int8'));
+  const hub = await startStandInHub({ repos: [{ id: repo, folder: cachedFixture('tiny', 'int8'), lfs: ['tokenizer.json'] }] });
   const home = join(work, 'hf-killed');
   try {
     hub.faults.bytesPerSecond = 2_000_000;
@@ -127,7 +127,7 @@ test('kill -9 during a download: the next run resumes it and ends with a verifie
     }));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
-    const blobs = join(repoFolder(home, repo), 'blobs');
+    const blobs = join(repoFolder(join(home, 'hub'), repo), 'blobs');
     assert.ok(readdirSync(blobs).some((b) => b.endsWith('.incomplete')));
     hub.faults.bytesPerSecond = undefined;
     hub.requests.length = 0;
