@@ -11,6 +11,11 @@ export class ModelHost<T> {
 
   constructor(private readonly loadTimeoutMs: number) {}
 
+  /** Requests waiting for the model to load. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   start(load: () => Promise<T>, onDone?: (state: ModelState<T>) => void): void {
     load().then(
       (model) => {

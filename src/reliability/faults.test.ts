@@ -2,8 +2,8 @@
 // Each fault ends in a clear error or a recovery, never in a corrupt file being used.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -91,13 +91,21 @@ test('a damaged prepared file is noticed and the model prepared again, not loade
 
 test('kill -9 during prepare: the next start removes the leftovers, prepares and serves', async () => {
   const dir = copyModel('killed-prepare');
+  // tokenizer.json as a named pipe: prepare optimizes the graph, then blocks reading it, so
+  // the kill lands mid-prepare on any machine. The real file goes back for the next start.
+  const tokenizer = readFileSync(join(dir, 'tokenizer.json'));
+  rmSync(join(dir, 'tokenizer.json'));
+  execFileSync('mkfifo', [join(dir, 'tokenizer.json')]);
   const child = spawn(process.execPath, [BIN, 'prepare', '--model-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
   await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-    if (d.toString().includes('preparing')) resolve();
+    err += d.toString();
+    if (/graph: .* optimized/.test(err)) resolve();
   }));
-  await new Promise((r) => setTimeout(r, 300));
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
+  rmSync(join(dir, 'tokenizer.json'));
+  writeFileSync(join(dir, 'tokenizer.json'), tokenizer);
   assert.ok(readdirSync(dir).some((n) => n.includes('.tmp-')), 'a work folder was left behind');
   assert.equal(existsSync(defaultPreparedDir(dir, 'int8')), false, 'nothing half-prepared in place');
   const s = await spawnServe(['--model-dir', dir]);
@@ -117,37 +125,46 @@ test('kill -9 during a download: the next run resumes it and ends with a verifie
   const hub = await startStandInHub({ repos: [{ id: repo, folder: cachedFixture('tiny', 'int8'), lfs: ['tokenizer.json'] }] });
   const home = join(work, 'hf-killed');
   try {
-    hub.faults.bytesPerSecond = 2_000_000;
+    // The CDN sends 3 MB of the first LFS file and then nothing: the download is in progress
+    // for as long as the test wants (the stall timeout is set far beyond it).
+    hub.faults.stallAfter = 3_000_000;
     const args = [BIN, 'prepare', '--model', repo, '--hf-endpoint', hub.url, '--hf-home', home];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/tokenizer.json: [1-9][\d.]*\/[\d.]+ MiB/.test(err)) resolve();
-    }));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, HF_HUB_DOWNLOAD_TIMEOUT: '600' } });
+    const blobs = join(repoFolder(join(home, 'hub'), repo), 'blobs');
+    const partialSize = (): number => {
+      const name = existsSync(blobs) ? readdirSync(blobs).find((b) => b.endsWith('.incomplete')) : undefined;
+      return name ? statSync(join(blobs, name)).size : 0;
+    };
+    while (partialSize() < 3_000_000) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
-    const blobs = join(repoFolder(join(home, 'hub'), repo), 'blobs');
-    assert.ok(readdirSync(blobs).some((b) => b.endsWith('.incomplete')));
-    hub.faults.bytesPerSecond = undefined;
     hub.requests.length = 0;
     // Not spawnSync: the stand-in hub runs in this process and must keep answering.
     const again = await runAsync(args);
     assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stderr, /resuming tokenizer.json/);
-    assert.ok(hub.requests.some((r) => r.range !== undefined), 'a Range request resumed the file');
+    assert.match(again.stderr, /resuming tokenizer.json at 2.9 of/);
+    assert.ok(hub.requests.some((r) => r.server === 'cdn' && r.range === 'bytes=3000000-'), 'a Range request resumed the file');
     assert.deepEqual(readdirSync(blobs).filter((b) => b.endsWith('.incomplete')), []);
   } finally {
     await hub.close();
   }
 });
 
-test('SIGTERM while the model loads: clean exit 0', async () => {
-  const dir = copyModel('term-during-load');
-  const s = await spawnServe(['--model-dir', dir]);
-  await s.waitFor('loading model');
-  s.child.kill('SIGTERM');
-  assert.equal(await s.exited, 0);
+test('SIGTERM while the model loads (here: downloads): clean exit 0, and it was loading', async () => {
+  const repo = 'ortos/term-during-load';
+  const hub = await startStandInHub({ repos: [{ id: repo, folder: cachedFixture('tiny', 'int8'), lfs: ['tokenizer.json'] }] });
+  try {
+    hub.faults.stallAfter = 1_000_000;
+    const s = await spawnServe(['--model', repo], { HF_ENDPOINT: hub.url, HF_HOME: join(work, 'hf-term'), HF_HUB_DOWNLOAD_TIMEOUT: '600' });
+    while (!hub.requests.some((r) => r.server === 'cdn')) await new Promise((r) => setTimeout(r, 10));
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    const msgs = s.logs.map((l) => String(l.msg));
+    assert.ok(msgs.includes('loading model') && msgs.includes('shutting down'));
+    assert.ok(!msgs.includes('model ready'), 'the signal came while the model was loading');
+  } finally {
+    await hub.close();
+  }
 });
 
 test('the inference call throwing: a 500 with the request id, and the service keeps serving', async () => {

@@ -197,16 +197,21 @@ describe('limits and load', () => {
     const app = await start();
     try {
       await app.service.host.get();
+      // The first model run waits until the single query is queued too: what runs next is then
+      // the batcher's choice, not a race between the two requests.
+      const gate = holdFirstRun(app);
       const order: string[] = [];
       const big = post(app, '/v1/embeddings', { input: Array.from({ length: 256 }, (_, i) => `длинный текст ${i} `.repeat(8)) }).then((r) => {
         order.push('big');
         return r;
       });
-      await new Promise((r) => setTimeout(r, 20));
+      await until(() => gate.held);
       const small = post(app, '/v1/embeddings', { input: 'короткий запрос' }).then((r) => {
         order.push('small');
         return r;
       });
+      await until(() => app.service.batcher.queued === gate.queuedAtHold + 1);
+      gate.release();
       const [a, b] = await Promise.all([big, small]);
       assert.equal(a.status, 200);
       assert.equal(b.status, 200);
@@ -220,28 +225,52 @@ describe('limits and load', () => {
     const app = await start();
     try {
       await app.service.host.get();
-      let rows = 0;
-      const batcher = app.service.batcher as unknown as { run: (ids: number[][]) => Promise<Float32Array[]> };
-      const run = batcher.run;
-      batcher.run = async (ids) => {
-        rows += ids.length;
-        return run(ids);
-      };
+      let closed = 0;
+      app.server.on('request', (_req, res) => res.once('close', () => closed++));
+      const gate = holdFirstRun(app);
+      const texts = (word: string): string[] => Array.from({ length: 256 }, (_, i) => `${word} ${i} `.repeat(10));
+      const doomed = post(app, '/v1/embeddings', { input: texts('текст') });
+      await until(() => gate.held);
       const controller = new AbortController();
-      const doomed = post(app, '/v1/embeddings', { input: Array.from({ length: 256 }, (_, i) => `текст ${i} `.repeat(10)) }, {}).catch(() => null);
-      void doomed;
-      const aborted = fetch(`${app.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: Array.from({ length: 256 }, (_, i) => `другой ${i} `.repeat(10)) }), signal: controller.signal }).catch(() => null);
-      await new Promise((r) => setTimeout(r, 30));
+      const aborted = fetch(`${app.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: texts('другой') }), signal: controller.signal }).catch(() => null);
+      await until(() => app.service.batcher.queued === gate.queuedAtHold + 256);
       controller.abort();
       await aborted;
-      await doomed;
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(rows < 512, `${rows} rows ran; the aborted request's 256 should mostly have been dropped`);
+      // The server has seen the client go before the held run ends.
+      await until(() => closed === 1);
+      gate.release();
+      assert.equal((await doomed).status, 200);
+      await until(() => app.service.batcher.queued === 0 && !app.service.batcher.busy);
+      assert.equal(gate.rows, 256, 'only the first request\'s rows ran; the aborted request\'s were dropped');
     } finally {
       await app.shutdown('test');
     }
   });
 });
+
+/** Polls a condition every few ms (the test's own timeout bounds it). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** Holds the batcher's first model run until released; counts the rows run. */
+function holdFirstRun(app: App): { held: boolean; queuedAtHold: number; rows: number; release(): void } {
+  const batcher = app.service.batcher as unknown as { run: (ids: number[][]) => Promise<Float32Array[]> };
+  const run = batcher.run;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const gate = { held: false, queuedAtHold: 0, rows: 0, release: () => release() };
+  batcher.run = async (ids) => {
+    gate.rows += ids.length;
+    if (!gate.held) {
+      gate.held = true;
+      gate.queuedAtHold = app.service.batcher.queued;
+      await released;
+    }
+    return run(ids);
+  };
+  return gate;
+}
 
 describe('while loading', () => {
   test('a request sent before the model is ready waits and succeeds', async () => {
@@ -256,7 +285,7 @@ describe('while loading', () => {
       assert.equal(health.status, 'loading');
       assert.equal((await fetch(`${app.url}/ready`)).status, 503);
       const pending = post(app, '/v1/embeddings', { input: 'рано' });
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => app.service.host.waiting === 1);
       release();
       const r = await pending;
       assert.equal(r.status, 200);
@@ -271,7 +300,7 @@ describe('while loading', () => {
       throw new Error('model.onnx.data is truncated');
     });
     try {
-      await new Promise((r) => setTimeout(r, 20));
+      await until(() => app.service.host.state.status === 'failed');
       const h = await fetch(`${app.url}/health`);
       assert.equal(h.status, 503);
       assert.deepEqual(await h.json(), { status: 'failed', reason: 'model.onnx.data is truncated' });
@@ -291,7 +320,7 @@ describe('while loading', () => {
       const r = await post(app, '/v1/embeddings', { input: 'x' });
       assert.equal(r.status, 503);
       assert.equal(r.headers.get('retry-after'), '1');
-      assert.ok(Date.now() - t0 < 2000);
+      assert.ok(Date.now() - t0 >= 190, 'it waited for the load timeout, not less');
     } finally {
       await app.shutdown('test');
     }

@@ -68,6 +68,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
     inFlight++;
     idleTicks = 0;
+    log.debug('request received', { requestId, method: req.method, path, inFlight });
     try {
       const origin = req.headers.origin;
       if (origin !== undefined && (cors.has('*') || cors.has(origin))) {

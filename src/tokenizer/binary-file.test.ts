@@ -10,15 +10,11 @@ import { Tokenizer } from './tokenizer.js';
 const dir = mkdtempSync(join(tmpdir(), 'ortos-bin-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('loads the 250k vocabulary in well under 30 ms warm and keeps arrays, not objects', () => {
-  const path = compiledFixturePath();
-  readTokenizerFile(path); // page cache
-  const t0 = performance.now();
-  const { data } = readTokenizerFile(path);
+test('loads the 250k vocabulary as typed arrays, not objects (its load time is a benchmark figure)', () => {
+  const { data } = readTokenizerFile(compiledFixturePath());
+  for (const [name, array] of Object.entries(data.arrays)) assert.ok(ArrayBuffer.isView(array), `${name} is a typed array`);
   const tok = new Tokenizer(data);
-  const ms = performance.now() - t0;
   assert.equal(tok.vocabSize, 250002);
-  assert.ok(ms < 200, `load took ${ms} ms`); // a loose bound for slow CI; the benchmark reports the figure
   assert.equal(tok.piece(0), '<s>');
   assert.equal(tok.piece(250001), '<mask>');
 });
