@@ -7,6 +7,7 @@ import { usableCores } from './cpu.js';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ENDPOINT, DEFAULT_REPO, DEFAULT_REVISION, parseModelRef, type ModelRef } from './model/hub.js';
 import { DTYPES, type Dtype } from './model/layout.js';
+import { INT8_WEIGHTS, type Int8Weights } from './engine/int8-kernels.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
@@ -43,6 +44,8 @@ export interface EngineConfigOptions {
   threads: number;
   /** Padded tokens per session run. */
   batchTokens: number;
+  /** int8 graphs: auto (exact on every CPU; the default), or forced int8 (s8) or uint8 (u8) weights, for measurements. */
+  int8Weights?: Int8Weights;
 }
 
 /** A flag's value, else the environment variable's (empty counts as unset). */
@@ -95,6 +98,12 @@ export function hubLocations(flags: Flags, env: Env): { hfHome: string; hubCache
   return { hfHome, hubCache };
 }
 
+export function oneOf<T extends string>(name: string, raw: string | undefined, values: readonly T[], dflt: T): T {
+  if (raw === undefined) return dflt;
+  if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 export function modelConfig(flags: Flags, env: Env): ModelConfigOptions {
   const dtypeRaw = pick(flags, 'dtype', env, 'DTYPE');
   if (dtypeRaw !== undefined && !DTYPES.includes(dtypeRaw as Dtype)) throw new ConfigError(`--dtype must be one of ${DTYPES.join(', ')}, got "${dtypeRaw}"`);
@@ -134,5 +143,6 @@ export function engineConfig(flags: Flags, env: Env): EngineConfigOptions {
   return {
     threads: intIn('--threads', pick(flags, 'threads', env, 'THREADS'), usableCores(), 1, 256),
     batchTokens: intIn('--batch-tokens', pick(flags, 'batch-tokens', env, 'BATCH_TOKENS'), 256, 16, 4096),
+    int8Weights: oneOf('--int8-weights', pick(flags, 'int8-weights', env, 'INT8_WEIGHTS'), INT8_WEIGHTS, 'auto'),
   };
 }

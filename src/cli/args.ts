@@ -20,6 +20,7 @@ export const MODEL_OPTIONS: Options = {
 export const ENGINE_OPTIONS: Options = {
   threads: { type: 'string' },
   'batch-tokens': { type: 'string' },
+  'int8-weights': { type: 'string' },
 };
 
 export const MODEL_HELP = `Model (flags win over environment variables):
@@ -51,7 +52,11 @@ Hugging Face hub (the same variables and cache as its Python tools):
 
 export const ENGINE_HELP = `Engine:
   --threads N          onnxruntime threads (env THREADS; default: usable cores, a container CPU quota included)
-  --batch-tokens N     padded tokens per model run (env BATCH_TOKENS; default 256)`;
+  --batch-tokens N     padded tokens per model run (env BATCH_TOKENS; default 256)
+  --int8-weights W     auto (default): the int8 graph whose integer products are exact on this
+                       CPU: int8 weights where u8×s8 kernels are exact (VNNI, ARM), uint8
+                       weights elsewhere (x86 without VNNI, where u8×s8 saturates). s8 or u8
+                       force one, for measurements (env INT8_WEIGHTS)`;
 
 export interface Parsed {
   flags: Flags;

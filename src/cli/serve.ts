@@ -112,6 +112,8 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
         max_input_tokens: pipeline?.maxTokens ?? null,
         threads: engine.threads,
         batch_tokens: engine.batchTokens,
+        // Which int8 kernels run and why: u8×s8 saturates on x86 without VNNI.
+        int8: pipeline?.int8 ? { weights: pipeline.int8.weights, kernels: pipeline.int8.weights === 'u8' ? 'u8u8' : 'u8s8', exact: pipeline.int8.exact, reason: pipeline.int8.reason } : null,
         cpu_flags: cpu.flags.join(' '),
       };
     },

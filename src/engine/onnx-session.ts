@@ -3,11 +3,11 @@
 
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
-type Ort = typeof import('onnxruntime-node');
-let ortPromise: Promise<Ort> | null = null;
+export type OrtModule = typeof import('onnxruntime-node');
+let ortPromise: Promise<OrtModule> | null = null;
 
-async function ort(): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
+export async function ort(): Promise<OrtModule> {
+  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule);
   return ortPromise;
 }
 
@@ -85,10 +85,16 @@ export class OnnxSession {
     private readonly outputName: string,
   ) {}
 
-  static async load(path: string, opts: SessionOptions): Promise<OnnxSession> {
-    const { InferenceSession, Tensor: TensorCtor } = await ort();
+  /** A session on any graph with the options every prepared model is run with. */
+  static async create(path: string, threads: number): Promise<InferenceSession> {
+    const { InferenceSession } = await ort();
     // The prepared graph is already optimized: running the optimizers again only costs time.
-    const session = await InferenceSession.create(path, { ...baseOptions(opts.threads), graphOptimizationLevel: 'disabled' });
+    return InferenceSession.create(path, { ...baseOptions(threads), graphOptimizationLevel: 'disabled' });
+  }
+
+  static async load(path: string, opts: SessionOptions): Promise<OnnxSession> {
+    const { Tensor: TensorCtor } = await ort();
+    const session = await OnnxSession.create(path, opts.threads);
     const inputs = [...session.inputNames];
     const outputs = [...session.outputNames];
     for (const need of ['input_ids', 'attention_mask']) {

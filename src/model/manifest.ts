@@ -5,10 +5,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dtype, ModelConfig } from './layout.js';
 
-export const PREPARED_FORMAT = 1;
+// 2: int8 models also get the graph with uint8 weights (model.u8.onnx) for CPUs without VNNI.
+export const PREPARED_FORMAT = 2;
 export const MANIFEST_FILE = 'manifest.json';
 export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
 export const PREPACKED_DIR = 'prepacked';
+/** The int8 graph with uint8 weights (exact u8×u8 kernels), sharing model.onnx.data for the rest. */
+export const U8_FILES = { model: 'model.u8.onnx', data: 'model.u8.onnx.data' } as const;
 
 export interface SourceStamp {
   name: string;
@@ -31,8 +34,10 @@ export interface Manifest {
   outputs: Record<string, number>;
   /** How a q4 graph was made: the MatMulNBits parameters and the export it came from. */
   quantization?: { blockSize: number; accuracyLevel: number; from: string };
-  /** The same graph with packed weights, valid only on a CPU with this fingerprint. */
-  prepacked?: { cpu: string; model: string };
+  /** For int8: the graph with uint8 weights, for CPUs whose u8×s8 kernels saturate. */
+  u8?: { model: string; data: string };
+  /** The graph in use on the CPU it was packed on, with packed weights; valid only there. */
+  prepacked?: { cpu: string; model: string; weights?: 's8' | 'u8' };
 }
 
 export function stamp(dir: string, name: string): SourceStamp {

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { EngineConfigOptions } from '../config.js';
 import { Embedder, type BatchStats } from '../engine/embedder.js';
-import { OnnxSession } from '../engine/onnx-session.js';
+import { chooseInt8Weights, int8Kernels, type Int8Choice, type Int8Weights } from '../engine/int8-kernels.js';
+import { OnnxSession, ort } from '../engine/onnx-session.js';
 import { cpuFingerprint } from '../cpu.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
@@ -22,28 +23,47 @@ export interface EmbedOptions extends PrepareOptions {
   onBatch?: (s: BatchStats) => void;
 }
 
+/**
+ * The graph to run here: for int8, the one whose integer products are exact on this CPU
+ * (int8-kernels.ts); packed weights only where they were made, for the same weights.
+ */
+async function chooseGraph(manifest: Manifest, setting: Int8Weights): Promise<{ graph: string; int8: Int8Choice | null }> {
+  let int8: Int8Choice | null = null;
+  let graph: string = PREPARED_FILES.model;
+  if (manifest.u8) {
+    int8 = chooseInt8Weights(setting, await int8Kernels(await ort()));
+    if (int8.weights === 'u8') graph = manifest.u8.model;
+  }
+  const p = manifest.prepacked;
+  if (p && p.cpu === cpuFingerprint() && (p.weights ?? 's8') === (int8?.weights ?? 's8')) graph = p.model;
+  return { graph, int8 };
+}
+
 export class Pipeline {
   private constructor(
     readonly manifest: Manifest,
     readonly tokenizer: Tokenizer,
     private readonly session: OnnxSession,
     private readonly embedder: Embedder,
+    /** The graph file in use. */
+    readonly graph: string,
+    /** For int8 models: which weights run here, and why. */
+    readonly int8: Int8Choice | null,
   ) {}
 
   static async load(preparedDir: string, engine: EngineConfigOptions): Promise<Pipeline> {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
-    // Packed weights only where they were made: their layout follows the CPU's kernels.
-    const graph = manifest.prepacked && manifest.prepacked.cpu === cpuFingerprint() ? manifest.prepacked.model : PREPARED_FILES.model;
-    const sessionPromise = OnnxSession.load(join(preparedDir, graph), { threads: engine.threads });
+    const chosen = chooseGraph(manifest, engine.int8Weights ?? 'auto');
+    const sessionPromise = chosen.then((c) => OnnxSession.load(join(preparedDir, c.graph), { threads: engine.threads }));
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
-    const session = await sessionPromise;
-    return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId }));
+    const [session, { graph, int8 }] = await Promise.all([sessionPromise, chosen]);
+    return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId }), graph, int8);
   }
 
   /** Whether this process runs the packed-weight graph. */
   get prepacked(): boolean {
-    return this.manifest.prepacked?.cpu === cpuFingerprint();
+    return this.manifest.prepacked !== undefined && this.graph === this.manifest.prepacked.model;
   }
 
   get dimensions(): number {

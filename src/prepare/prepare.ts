@@ -6,10 +6,12 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cpuFingerprint } from '../cpu.js';
-import { optimizeModel, savePrepacked } from '../engine/onnx-session.js';
-import { PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, type Manifest } from '../model/manifest.js';
+import { chooseInt8Weights, int8Kernels } from '../engine/int8-kernels.js';
+import { optimizeModel, ort, savePrepacked } from '../engine/onnx-session.js';
+import { PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, U8_FILES, type Manifest } from '../model/manifest.js';
 import { REQUIRED_FILES, type Dtype, type ModelFiles } from '../model/layout.js';
 import { rewriteTo4BitApart, type To4BitOptions } from '../onnx/to-4bit.js';
+import { rewriteWeightsToU8 } from '../onnx/to-u8-weights.js';
 import { writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { onnxruntimeVersion, ortosVersion } from '../version.js';
@@ -121,12 +123,25 @@ export async function prepareModel(
     if (graphSource !== files.onnx) rmSync(graphSource);
     log(`  graph: ${files.onnxName} optimized (level extended, external weights) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+    let u8: Manifest['u8'];
+    if (files.dtype === 'int8') {
+      // The same graph with uint8 weights, for CPUs where u8×s8 saturates (see to-u8-weights.ts).
+      t = performance.now();
+      const r = rewriteWeightsToU8(join(tmp, PREPARED_FILES.model), join(tmp, U8_FILES.model), U8_FILES.data);
+      u8 = { ...U8_FILES };
+      const count = Object.values(r.rewritten).reduce((a, b) => a + b, 0);
+      log(`  int8: ${count} matmuls also with uint8 weights (${(r.bytes / 2 ** 20).toFixed(1)} MiB), exact on CPUs without VNNI, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+
     let prepacked: Manifest['prepacked'];
     if (opts.prepack) {
       t = performance.now();
+      // The graph this CPU will run, packed for it.
+      const weights = u8 ? chooseInt8Weights('auto', await int8Kernels(await ort())).weights : undefined;
+      const graph = weights === 'u8' ? U8_FILES.model : PREPARED_FILES.model;
       mkdirSync(join(tmp, PREPACKED_DIR));
-      await savePrepacked(join(tmp, PREPARED_FILES.model), join(tmp, PREPACKED_DIR, PREPARED_FILES.model), PREPARED_FILES.data);
-      prepacked = { cpu: cpuFingerprint(), model: join(PREPACKED_DIR, PREPARED_FILES.model) };
+      await savePrepacked(join(tmp, graph), join(tmp, PREPACKED_DIR, PREPARED_FILES.model), PREPARED_FILES.data);
+      prepacked = { cpu: cpuFingerprint(), model: join(PREPACKED_DIR, PREPARED_FILES.model), weights };
       log(`  packed weights for this CPU saved in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
 
@@ -146,10 +161,11 @@ export async function prepareModel(
       io,
       sources: sourcesOf(files).map((name) => stamp(files.dir, name)),
       outputs: Object.fromEntries(
-        [...Object.values(PREPARED_FILES), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
+        [...Object.values(PREPARED_FILES), ...(u8 ? Object.values(u8) : []), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
           .map((name) => [name, statSync(join(tmp, name)).size]),
       ),
       quantization,
+      u8,
       prepacked,
     };
     writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
