@@ -114,7 +114,10 @@ test('q4: made from the int8 export with 4-bit MatMuls, recorded in the manifest
   }
   for (let i = 0; i < texts.length; i++) {
     const cos: number = vectors[0][i].reduce((s, x, j) => s + x * vectors[1][i][j], 0);
-    assert.ok(cos > 0.95 && cos < 0.999999, `q4 vs int8 cosine ${cos}: close, and not the same vectors`);
+    const diff = Math.max(...vectors[0][i].map((x, j) => Math.abs(x - vectors[1][i][j])));
+    // Two layers of 4-bit weights move the tiny fixture's vectors little (measured: cosine
+    // 0.999999, max |diff| ~1e-4), but they do move them.
+    assert.ok(cos > 0.999 && diff > 1e-5, `q4 vs int8: cosine ${cos}, max |diff| ${diff}: close, and not the same vectors`);
   }
 
   assert.equal((await prepareModel(files, target, {}, () => {})).reused, true);
