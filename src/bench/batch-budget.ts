@@ -3,13 +3,10 @@
 // several budgets, pinned to one core by the caller (`taskset -c 0 node …`), and writes
 // bench/results/batch-budget-<date>.json.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
-import { machineInfo } from './machine.js';
+import { machineInfo, writeResult } from './machine.js';
 
 const texts = multilingualSample(256, 11).map((s) => `passage: ${s}`);
 const { preparedDir } = await preparedFixture('e5-base', 'int8');
@@ -29,6 +26,4 @@ for (const budget of [64, 128, 256, 512, 1024, 2048]) {
   console.log(`budget ${budget}: ${Math.round((tokens / best) * 1000)} tokens/s (${tokens} tokens in ${Math.round(best)} ms)`);
 }
 const machine = machineInfo();
-const dir = join(PROJECT_ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `batch-budget-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, texts: texts.length, threads: 1, rows }, null, 2) + '\n');
+writeResult('batch-budget', machine, { machine, texts: texts.length, threads: 1, rows });

@@ -6,7 +6,6 @@
 //
 //   taskset -c 0 node dist/bench/batch-plan.js
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { usableCores } from '../cpu.js';
 import { byLength, planBatches } from '../engine/batching.js';
@@ -14,10 +13,9 @@ import { OnnxSession } from '../engine/onnx-session.js';
 import { PREPARED_FILES } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
-import { machineInfo } from './machine.js';
+import { machineInfo, writeResult } from './machine.js';
 
 const BUDGET = 256;
 
@@ -95,6 +93,4 @@ console.log(`batch plan: ${texts.length} gettext passages, ${realTokens} tokens,
 console.log('| texts per call | planner | runs | padded tokens | tokens/s |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.perCall} | ${r.planner} | ${r.runs} | ${r.paddedTokens} | ${r.tokensPerSec} |`);
-const dir = join(PROJECT_ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `batch-plan-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, texts: texts.length, tokens: realTokens, budget: BUDGET, cores: usableCores(), rows }, null, 2) + '\n');
+writeResult('batch-plan', machine, { machine, texts: texts.length, tokens: realTokens, budget: BUDGET, cores: usableCores(), rows });

@@ -1,7 +1,10 @@
 // What a benchmark ran on, recorded next to its figures.
 
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { cpuInfo } from '../cpu.js';
 import { createRequire } from 'node:module';
 
@@ -55,4 +58,17 @@ export function dropCaches(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Writes bench/results/<name>-<date>T<hhmm>.json and returns its path: a rerun on the same day
+ * adds a file rather than replacing the one a figure in the README points to.
+ */
+export function writeResult(name: string, machine: MachineInfo, data: unknown): string {
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = machine.date.slice(0, 16).replace(':', '');
+  const file = join(dir, `${name}-${stamp}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
 }

@@ -8,18 +8,18 @@
 //
 //   npm run bench:q4      (re-runs itself pinned to one core when taskset is there)
 
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveModelDir } from '../model/layout.js';
 import { PREPARED_FILES } from '../model/manifest.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { Q4, prepareModel } from '../prepare/prepare.js';
-import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
+import { CACHE_DIR } from '../testing/fixtures.js';
 import { multilingualSample } from '../testing/gettext.js';
 import { preparedFixture } from '../testing/models.js';
 import { usableCores } from '../cpu.js';
 import { spawnSync } from 'node:child_process';
-import { hasTaskset, machineInfo } from './machine.js';
+import { hasTaskset, machineInfo, writeResult } from './machine.js';
 
 const VARIANTS = [
   { name: 'int8', q4: null },
@@ -92,10 +92,7 @@ async function main(): Promise<void> {
     const c = r.cosineToInt8 as { min: number; p1: number; mean: number } | undefined;
     console.log(`| ${r.variant} | ${r.weightsMiB} | ${r.loadMs} | ${r.singleP50Ms} | ${r.tokensPerSec} | ${c ? `${c.min} / ${c.p1} / ${c.mean}` : '—'} | ${r.top10Overlap ?? '—'} | ${r.top1Same ?? '—'} |`);
   }
-  const out = join(PROJECT_ROOT, 'bench', 'results');
-  mkdirSync(out, { recursive: true });
-  const file = join(out, `q4-${machine.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify({ machine, note: 'random-weight fixture: vectors compared with int8, not retrieval quality', cores: usableCores(), passages: passages.length, queries: queries.length, results }, null, 2) + '\n');
+  const file = writeResult('q4', machine, { machine, note: 'random-weight fixture: vectors compared with int8, not retrieval quality', cores: usableCores(), passages: passages.length, queries: queries.length, results });
   console.log(`written ${file}`);
 }
 

@@ -13,7 +13,7 @@ import { preparedFixture } from '../testing/models.js';
 import { spawnServe } from '../testing/serve-process.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
-import { dropCaches, hasTaskset, machineInfo } from './machine.js';
+import { dropCaches, hasTaskset, machineInfo, writeResult } from './machine.js';
 import { wakeOnce } from './wake.js';
 
 const PIN = hasTaskset() ? ['taskset', '-c', '0'] : [];
@@ -149,10 +149,7 @@ async function main(): Promise<void> {
   console.log('| | wake cold (ms) | wake warm (ms) | read before 1st answer (MiB) | peak RSS after wake / 200 singles / batches (MB) | tokens/s, 1 per call | 32 per call | 32 per call × 8 concurrent | p50, one query (ms) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.wakeCold} | ${r.wakeWarm} | ${r.read} | ${r.memWake} / ${r.mem200} / ${r.memBatch} | ${r.t1} | ${r.t32} | ${r.t32c8} | ${r.p50single} |`);
-  const dir = join(PROJECT_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bench-${machine.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify({ machine, texts: texts.length, tokens: totalTokens, pinned: PIN.length > 0, ortos: { wakeCold, wakeWarm, memory: { afterWake, after200, afterBatches }, grouping: ortosGrouping }, transformers: tf, fastembed: fe, table: rows }, null, 2) + '\n');
+  const file = writeResult('bench', machine, { machine, texts: texts.length, tokens: totalTokens, pinned: PIN.length > 0, ortos: { wakeCold, wakeWarm, memory: { afterWake, after200, afterBatches }, grouping: ortosGrouping }, transformers: tf, fastembed: fe, table: rows });
   console.log(`written ${file}`);
 }
 

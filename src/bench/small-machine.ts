@@ -21,7 +21,7 @@ import { defaultPreparedDir, prepareModel } from '../prepare/prepare.js';
 import { preparedFixture } from '../testing/models.js';
 import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
 import { BIN } from '../testing/serve-process.js';
-import { dropCaches, machineInfo } from './machine.js';
+import { dropCaches, machineInfo, writeResult } from './machine.js';
 import { post, tryConnect } from './wake.js';
 
 const BLKIO = '/sys/fs/cgroup/blkio';
@@ -159,9 +159,7 @@ async function main(): Promise<void> {
   console.log('| model on a 16 MiB/s, 4000 IOPS volume | memory limit | first answer | read in all | from the volume | cgroup peak | OOM kill |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) console.log(`| ${r.implementation} | ${r.memoryLimitMB} MB | ${r.answered ? `${r.firstAnswerMs} ms` : 'none'} | ${Number.isFinite(r.readMiB) ? `${r.readMiB} MiB` : '—'} | ${r.fromVolumeMiB} MiB | ${r.cgroupPeakMB} MB | ${r.oomKilled ? 'yes' : 'no'} |`);
-  const dir = join(PROJECT_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `small-machine-${machine.date.slice(0, 10)}${withPeers ? '' : '-ortos'}${raArg > 0 ? `-ra${readAheadKb}` : ''}.json`), JSON.stringify({ machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', readAheadKb, results }, null, 2) + '\n');
+  console.log(`written ${writeResult(`small-machine${withPeers ? '' : '-ortos'}${raArg > 0 ? `-ra${readAheadKb}` : ''}`, machine, { machine, note: 'model on a loop ext4 image throttled to 16 MiB/s and 4000 IOPS; node and node_modules on the root disk', readAheadKb, results })}`);
 }
 
 await main();

@@ -6,13 +6,13 @@
 //   node dist/bench/tokenizer.js [--texts N] [--runs N]
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compiledFixturePath, FIXTURE_TOKENIZER_JSON, FIXTURES, PROJECT_ROOT } from '../testing/fixtures.js';
 import { multilingualSample } from '../testing/gettext.js';
-import { dropCaches, hasTaskset, machineInfo } from './machine.js';
+import { dropCaches, hasTaskset, machineInfo, writeResult } from './machine.js';
 
 type Impl = 'ortos-embed' | 'rust tokenizers (napi)' | '@huggingface/tokenizers';
 const IMPLS: Impl[] = ['ortos-embed', 'rust tokenizers (napi)', '@huggingface/tokenizers'];
@@ -111,10 +111,7 @@ async function main(): Promise<void> {
   for (const [impl, r] of Object.entries(results)) {
     console.log(`| ${impl} | ${r.loadMs.toFixed(1)} | ${r.coldLoadMs === null ? 'n/a' : r.coldLoadMs.toFixed(1)} | ${r.rssDeltaMB.toFixed(1)} | ${Math.round(r.tokensPerSec)} |`);
   }
-  const dir = join(PROJECT_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `tokenizer-${machine.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify({ machine, texts: texts.length, runs, pinned: pin, results }, null, 2) + '\n');
+  const file = writeResult('tokenizer', machine, { machine, texts: texts.length, runs, pinned: pin, results });
   console.log(`written ${file}`);
 }
 

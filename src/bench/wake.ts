@@ -5,10 +5,9 @@
 //   node dist/bench/wake.js [--model-dir DIR] [--dtype int8|q4|fp32] [--runs N]
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { cpuFingerprint } from '../cpu.js';
 import { cachedFixture } from '../fixtures/generate.js';
 import type { Dtype } from '../model/layout.js';
@@ -16,7 +15,7 @@ import { readManifest } from '../model/manifest.js';
 import { defaultPreparedDir } from '../prepare/prepare.js';
 import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { BIN } from '../testing/serve-process.js';
-import { dropCaches, hasTaskset, machineInfo } from './machine.js';
+import { dropCaches, hasTaskset, machineInfo, writeResult } from './machine.js';
 
 export interface WakeRun {
   firstResponseMs: number;
@@ -127,10 +126,7 @@ async function main(): Promise<void> {
     };
     console.log(`| ${mode} | ${col((r) => r.firstResponseMs)} | ${col((r) => r.listeningMs)} | ${col((r) => r.modelReadyMs)} | ${col((r) => r.peakRssMB)} | ${col((r) => r.readMiB)} |`);
   }
-  const dir = join(PROJECT_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `wake-${machine.date.slice(0, 10)}${dtype === 'int8' ? '' : `-${dtype}`}${prepacked ? '-prepacked' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), dtype, prepacked, coldAvailable, runs: results }, null, 2) + '\n');
+  const file = writeResult(`wake${dtype === 'int8' ? '' : `-${dtype}`}${prepacked ? '-prepacked' : ''}`, machine, { machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), dtype, prepacked, coldAvailable, runs: results });
   console.log(`written ${file}`);
 }
 

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { machineInfo } from '../bench/machine.js';
+import { machineInfo, writeResult } from '../bench/machine.js';
 import { cachedFixture } from '../fixtures/generate.js';
 import { CACHE_DIR, PROJECT_ROOT } from '../testing/fixtures.js';
 import { startStandInHub, type StandInHub } from '../testing/stand-in-hub.js';
@@ -125,9 +125,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
   if (Object.keys(results).length > 0) {
     const machine = machineInfo();
-    const dir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `container-${machine.date.slice(0, 10)}.json`), JSON.stringify({ machine, ...results }, null, 2) + '\n');
+    writeResult('container', machine, { machine, ...results });
     console.log(JSON.stringify(results, null, 2));
   }
 });

@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { downloadFile } from './download.js';
 import { acquireLock, type LockOptions } from './file-lock.js';
 import { blobPath, cachedSnapshot, COMMIT, linkPointer, lockPath, readRef, snapshotDir, writeRef } from './hub-cache.js';
-import { DEFAULT_RETRY, HubError, HubHttp, type RetryPolicy, type Subject } from './hub-http.js';
+import { DEFAULT_RETRY, HubError, HubHttp, type RetryPolicy } from './hub-http.js';
 import { ONNX_FILES, REQUIRED_FILES, type Dtype } from './layout.js';
 
 export { HubError } from './hub-http.js';

@@ -4,10 +4,7 @@
 //
 //   npm run soak [-- --seconds 60 --connections 64]
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { machineInfo } from '../bench/machine.js';
-import { PROJECT_ROOT } from '../testing/fixtures.js';
+import { machineInfo, writeResult } from '../bench/machine.js';
 import { flood, medianLatency, procMemMB } from '../testing/load.js';
 import { preparedFixture } from '../testing/models.js';
 import { spawnServe } from '../testing/serve-process.js';
@@ -34,6 +31,4 @@ s.child.kill('SIGTERM');
 const exit = await s.exited;
 const result = { machine: machineInfo(), modelDir: 'e5-base-shaped int8 fixture', connections, seconds, ...r, peakRssMB: mem.hwm, singleMedianBeforeMs: before, singleMedianAfterMs: after, recoveryMs, exitCode: exit };
 console.log(JSON.stringify(result, null, 2));
-const dir = join(PROJECT_ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, `soak-${result.machine.date.slice(0, 10)}.json`), JSON.stringify(result, null, 2) + '\n');
+writeResult('soak', result.machine, result);
