@@ -115,8 +115,24 @@ async function main(): Promise<void> {
   const extra = Array.from({ length: 640 }, (_, i) => texts[i % texts.length]);
   await ortosLoad(s.url, extra, 32, 1);
   const afterBatches = hwm(pid);
+  const int8Auto = ((await (await fetch(`${s.url}/info`)).json()) as { int8: unknown }).int8;
   s.child.kill('SIGTERM');
   await s.exited;
+
+  // Both int8 paths on this CPU: int8 weights (u8×s8 kernels: exact with VNNI, saturating
+  // without) and uint8 weights (u8×u8: exact everywhere), what the exact path costs here.
+  console.log('ortos-embed: both int8 paths …');
+  const int8Paths: Record<string, { single: Awaited<ReturnType<typeof ortosLoad>>; per32: Awaited<ReturnType<typeof ortosLoad>>; tokensPerSec32: number; info: unknown }> = {};
+  for (const weights of ['s8', 'u8'] as const) {
+    const p = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '600s', '--int8-weights', weights], {}, PIN);
+    await p.waitFor('model ready', 60_000);
+    const info = ((await (await fetch(`${p.url}/info`)).json()) as { int8: unknown }).int8;
+    const single = await ortosLoad(p.url, texts.slice(0, 64), 1, 1);
+    const per32 = await ortosLoad(p.url, texts, 32, 1);
+    int8Paths[weights] = { single, per32, tokensPerSec32: per32.textsPerSec * (totalTokens / texts.length), info };
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
 
   console.log('transformers.js …');
   const tf = [await peerRun('transformers', tfDir, textsFile, true), await peerRun('transformers', tfDir, textsFile, false)];
@@ -149,7 +165,14 @@ async function main(): Promise<void> {
   console.log('| | wake cold (ms) | wake warm (ms) | read before 1st answer (MiB) | peak RSS after wake / 200 singles / batches (MB) | tokens/s, 1 per call | 32 per call | 32 per call × 8 concurrent | p50, one query (ms) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.wakeCold} | ${r.wakeWarm} | ${r.read} | ${r.memWake} / ${r.mem200} / ${r.memBatch} | ${r.t1} | ${r.t32} | ${r.t32c8} | ${r.p50single} |`);
-  const file = writeResult('bench', machine, { machine, texts: texts.length, tokens: totalTokens, pinned: PIN.length > 0, ortos: { wakeCold, wakeWarm, memory: { afterWake, after200, afterBatches }, grouping: ortosGrouping }, transformers: tf, fastembed: fe, table: rows });
+  console.log(`\nint8 path chosen here: ${JSON.stringify(int8Auto)}`);
+  console.log('| int8 weights | kernels | exact here | one query p50 (ms) | tokens/s, 32 per call |');
+  console.log('|---|---|---|---|---|');
+  for (const [w, r] of Object.entries(int8Paths)) {
+    const info = r.info as { kernels: string; exact: boolean };
+    console.log(`| ${w} | ${info.kernels} | ${info.exact ? 'yes' : 'no (saturates)'} | ${r.single.p50.toFixed(1)} | ${r.tokensPerSec32.toFixed(0)} |`);
+  }
+  const file = writeResult('bench', machine, { machine, texts: texts.length, tokens: totalTokens, pinned: PIN.length > 0, ortos: { wakeCold, wakeWarm, memory: { afterWake, after200, afterBatches }, grouping: ortosGrouping, int8: int8Auto, int8Paths }, transformers: tf, fastembed: fe, table: rows });
   console.log(`written ${file}`);
 }
 
