@@ -25,9 +25,10 @@ test('embed prints one unit vector per text, from arguments or stdin lines', asy
     assert.equal(v.length, 32);
     assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
   }
-  const b = run(['embed', '--input-type', 'query'], 'привет\nмир\n', { MODEL_DIR: modelDir });
+  const b = run(['embed', '--input-type', 'query'], 'привет\n\nмир\n  \n', { MODEL_DIR: modelDir });
   assert.equal(b.code, 0, b.err);
   assert.deepEqual(b.out.trim().split('\n'), lines, 'the prefix is added once: "привет" and "query: привет" embed alike');
+  assert.match(b.err, /skipped 2 empty lines of stdin/);
 });
 
 test('every command has --help, and mistakes exit 2 with a message', () => {
@@ -43,7 +44,13 @@ test('every command has --help, and mistakes exit 2 with a message', () => {
   assert.match(unknown.err, /unknown command "frobnicate"/);
   const badFlag = run(['embed', '--bogus']);
   assert.equal(badFlag.code, 2);
-  assert.match(badFlag.err, /bogus/);
+  assert.equal(badFlag.err.trim(), 'ortos-embed: embed: unknown option --bogus; see "ortos-embed embed --help"');
+  assert.match(run(['serve', '--prot', '9']).err, /serve: unknown option --prot \(did you mean --port\?\); see "ortos-embed serve --help"/);
+  assert.match(run(['prepare', '--model']).err, /prepare: --model needs a value; see "ortos-embed prepare --help"/);
+  assert.match(run(['cost', 'extra']).err, /cost: unexpected argument "extra"/);
+  const bare = run(['cost', '--idle', '5']);
+  assert.equal(bare.code, 2, 'a duration without a unit is refused, not taken as seconds');
+  assert.match(bare.err, /--idle must be a duration with a unit, like 500ms, 30s, 5m or 1h, got "5" \(seconds\? write 5s\)/);
   const badType = run(['embed', '--input-type', 'question', 'x']);
   assert.equal(badType.code, 2);
   assert.match(badType.err, /query or passage/);
@@ -74,7 +81,7 @@ test('a prepared folder alone (no source model, offline) is enough to serve embe
 test('cost prints the note\'s scenario and ours side by side', () => {
   const r = run(['cost']);
   assert.equal(r.code, 0);
-  assert.match(r.out, /the note, as written .* \*\*\$0\.21\*\*/);
+  assert.match(r.out, /the note \(its own estimate\) .* \*\*\$0\.21\*\*/);
   assert.match(r.out, /ortos-embed, same usage/);
   assert.equal(run(['cost', '--machine', '64gb']).code, 2);
 });
@@ -100,11 +107,31 @@ test('serve --dtype q4 answers over HTTP and /info says what it serves', async (
     const body = (await r.json()) as { data: Array<{ embedding: number[] }> };
     assert.equal(body.data.length, 2);
     assert.ok(Math.abs(Math.hypot(...body.data[0].embedding) - 1) < 1e-5);
-    const info = (await (await fetch(`${s.url}/info`)).json()) as { dtype: string; quantization: { blockSize: number; accuracyLevel: number; from: string } };
+    const info = (await (await fetch(`${s.url}/info`)).json()) as { dtype: string; model_id: string; random_weights?: boolean; quantization: { blockSize: number; accuracyLevel: number; from: string } };
     assert.equal(info.dtype, 'q4');
+    // A generated model says what it is, in /info, in answers and in the log.
+    assert.equal(info.model_id, 'ortos-fixture/xlmr-tiny-random');
+    assert.equal(info.random_weights, true);
+    assert.equal(((await (await fetch(`${s.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' })).json()) as { model: string }).model, 'ortos-fixture/xlmr-tiny-random');
+    assert.ok(s.logs.some((l) => l.level === 40 && /random weights/.test(String(l.msg))));
     assert.deepEqual(info.quantization, { blockSize: 32, accuracyLevel: 4, from: 'onnx/model_qint8_avx512_vnni.onnx' });
   } finally {
     s.child.kill('SIGTERM');
     await s.exited;
   }
+});
+
+test('the fixture command prints the folder alone on stdout (timings on stderr), and can hold both exports', async () => {
+  const { existsSync } = await import('node:fs');
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist', 'fixtures', 'generate.js'), '--size', 'tiny', '--dtype', 'both'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const dir = r.stdout.trim();
+  assert.equal(r.stdout, `${dir}\n`, 'one line: the path');
+  for (const f of ['onnx/model.onnx', 'onnx/model_qint8_avx512_vnni.onnx', 'config.json', 'tokenizer.json']) assert.ok(existsSync(join(dir, f)), f);
+  assert.match(r.stderr, /random weights/);
+  // verify runs offline on it (int8 against fp32 from the same weights).
+  const v = run(['verify', '--model-dir', dir, '--threads', '1'], undefined, { HF_HUB_OFFLINE: '1' });
+  assert.equal(v.code, 0, v.err);
+  assert.match(v.out, /int8 vs fp32 on 20 multilingual texts: min cosine 0\.9\d+/);
+  assert.match(v.out, /int8 path: /);
 });

@@ -10,9 +10,11 @@ export const OUR_IMAGE_GB = 0.69;
 export const COST_HELP = `usage: ortos-embed cost [options]
 
 Estimates the monthly Fly.io bill for one scale-to-zero Machine, from Fly's published prices
-(${PRICES_AS_OF}, ${PRICES_SOURCE}; kept in one table in the code). Prints the original deploy
-note's scenario as it was written, the same scenario at today's prices, ortos-embed's defaults
-for that usage, and your profile.
+(${PRICES_AS_OF}, ${PRICES_SOURCE}; kept in one table in the code). Prints four rows: "the
+note" is the deploy note this project grew from (a bot's embeddings service on Fly.io, which
+estimated $0.21 a month for 22 minutes of use: docs/DEPLOY.md, "What changed"), as it was
+written and at today's prices; then ortos-embed for that same usage, and for your profile.
+Durations take a unit: 500ms, 30s, 5m, 1h.
 
 Your profile:
   --requests-per-day N     requests per day (default 200)
@@ -52,7 +54,7 @@ export function costRows(user: UsageProfile): CostRow[] {
   // As written: $0.03/hour for the VM, $0.10/GB for the volume, no rootfs.
   const asWritten: CostBreakdown = { runningMinutes: 22, running: 0.03 * (22 / 60), rootfs: 0, volume: 0.2, total: 0.03 * (22 / 60) + 0.2 };
   return [
-    { label: 'the note, as written', profile: '22 min/month, 2 GB VM at $0.03/h, 2 GB volume at $0.10', cost: asWritten },
+    { label: 'the note (its own estimate)', profile: '22 min/month, 2 GB VM at $0.03/h, 2 GB volume at $0.10', cost: asWritten },
     { label: 'the note, at today\'s prices', profile: '22 min/month, shared-cpu-1x 2 GB, 2 GB volume, 1 GB image', cost: monthlyCost({ ...note, imageGB: 1 }) },
     { label: 'ortos-embed, same usage', profile: `22 min/month, shared-cpu-1x 512 MB, model in a ${OUR_IMAGE_GB} GB image`, cost: monthlyCost({ ...note, machine: '512mb', store: 'image', imageGB: OUR_IMAGE_GB }) },
     { label: 'ortos-embed, your profile', profile: user.runningMinutesPerMonth !== undefined ? `${user.runningMinutesPerMonth} min/month` : `${user.requestsPerDay} req/day in ${user.wakesPerDay} bursts, up ${user.idleSeconds}s after each`, cost: monthlyCost(user) },
@@ -64,7 +66,7 @@ export async function costCommand(argv: string[], _env: Env): Promise<number> {
     'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
     'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
     'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' },
-  });
+  }, 'cost');
   if (flags.help) {
     console.log(COST_HELP);
     return 0;
@@ -85,7 +87,8 @@ export async function costCommand(argv: string[], _env: Env): Promise<number> {
     imageGB: num('--image-gb', flags['image-gb'], OUR_IMAGE_GB),
     volumeGB: num('--volume-gb', flags['volume-gb'], 1),
   };
-  console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})\n`);
+  console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})`);
+  console.log('"The note": the deploy note of the bot this project grew from, which estimated $0.21/month (docs/DEPLOY.md, "What changed").\n');
   console.log('| scenario | usage | running min | running | stopped rootfs | volume | total |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of costRows(user)) {

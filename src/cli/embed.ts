@@ -9,7 +9,8 @@ import { log } from './log.js';
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
        … | ortos-embed embed [options]          (one text per line on stdin)
 
-Prints one JSON array (the vector) per input line on stdout, in input order.
+Prints one JSON array (the vector) per input on stdout, in input order. Empty lines on
+stdin are skipped (stderr says how many), so line N of the output is the Nth non-empty line.
 e5 needs a "query: " or "passage: " prefix; it is added unless the text has one.
 
   --input-type query|passage   prefix to add (default query; use query for symmetric tasks)
@@ -33,7 +34,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
     'input-type': { type: 'string' },
     'no-normalize': { type: 'boolean' },
     'no-truncate': { type: 'boolean' },
-  });
+  }, 'embed', true);
   if (flags.help) {
     console.log(EMBED_HELP);
     return 0;
@@ -45,8 +46,12 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
-  const texts = await textsPromise;
-  if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or lines on stdin');
+  const given = await textsPromise;
+  // An empty line is not a text to embed (a trailing newline, a blank line between
+  // paragraphs): it is skipped, and said so, rather than turned into a vector of "query: ".
+  const texts = positionals.length > 0 ? given : given.filter((l) => l.trim() !== '');
+  if (given.length > texts.length) log(`skipped ${given.length - texts.length} empty line${given.length - texts.length > 1 ? 's' : ''} of stdin`);
+  if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or non-empty lines on stdin');
   const result = await pipeline.embed(texts, {
     inputType,
     normalize: flags['no-normalize'] !== true,

@@ -19,7 +19,7 @@ keep it off the start-up path.
 ${MODEL_HELP}`;
 
 export async function prepareCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, { ...MODEL_OPTIONS, force: { type: 'boolean' }, prepack: { type: 'boolean' } });
+  const { flags } = parse(argv, { ...MODEL_OPTIONS, force: { type: 'boolean' }, prepack: { type: 'boolean' } }, 'prepare');
   if (flags.help) {
     console.log(PREPARE_HELP);
     return 0;

@@ -72,7 +72,7 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
     'headers-timeout': { type: 'string' },
     'idle-exit': { type: 'string' },
     'log-level': { type: 'string' },
-  });
+  }, 'serve');
   if (flags.help) {
     console.log(SERVE_HELP);
     return 0;
@@ -104,7 +104,8 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
       const m = pipeline?.manifest;
       const cpu = cpuInfo();
       return {
-        model_id: origin.repo ?? m?.origin.repo ?? cfg.servedName,
+        model_id: origin.repo ?? pipeline?.name ?? cfg.servedName ?? null,
+        ...(m?.config.randomWeights ? { random_weights: true } : {}),
         revision: origin.revision ?? m?.origin.revision ?? null,
         dtype: m?.dtype ?? model.dtype ?? null,
         quantization: m?.quantization ?? null,

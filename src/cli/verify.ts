@@ -54,7 +54,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 export async function verifyCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, { ...MODEL_OPTIONS, ...ENGINE_OPTIONS });
+  const { flags } = parse(argv, { ...MODEL_OPTIONS, ...ENGINE_OPTIONS }, 'verify');
   if (flags.help) {
     console.log(VERIFY_HELP);
     return 0;

@@ -1,7 +1,7 @@
 // A model folder in the Hugging Face hub layout, and which of its ONNX exports to use.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export type Dtype = 'int8' | 'fp32' | 'q4';
 export const DTYPES: readonly Dtype[] = ['int8', 'fp32', 'q4'];
@@ -26,6 +26,23 @@ export interface ModelConfig {
   maxPositions: number;
   padId: number;
   modelType: string;
+  /** What to call the model in /info and logs (see modelName). */
+  name?: string;
+  /** A generated test model: its vectors mean nothing, and the logs say so. */
+  randomWeights?: boolean;
+}
+
+/**
+ * The model's name: its hub repo when the folder is a hub-cache snapshot
+ * (…/models--org--name/snapshots/<commit>), else config.json's `_name_or_path` when it names a
+ * repo, else the folder's name.
+ */
+export function modelName(dir: string, raw: Record<string, unknown>): string {
+  const snap = /models--([^/]+?)--([^/]+)\/snapshots\/[0-9a-f]{40}\/?$/.exec(dir);
+  if (snap) return `${snap[1]}/${snap[2]}`;
+  const named = raw._name_or_path;
+  if (typeof named === 'string' && /^[\w.-]+\/[\w.-]+$/.test(named)) return named;
+  return basename(dir);
 }
 
 export interface ModelFiles {
@@ -61,6 +78,8 @@ export function readModelConfig(dir: string): ModelConfig {
     maxPositions: num('max_position_embeddings', 514),
     padId: num('pad_token_id', 1),
     modelType: typeof raw.model_type === 'string' ? raw.model_type : 'unknown',
+    name: modelName(dir, raw),
+    randomWeights: raw.ortos_fixture !== undefined,
   };
 }
 

@@ -66,6 +66,11 @@ export class Pipeline {
     return this.manifest.prepacked !== undefined && this.graph === this.manifest.prepacked.model;
   }
 
+  /** The hub repo it came from, or the name its folder gives it. */
+  get name(): string {
+    return this.manifest.origin.repo ?? this.manifest.config.name ?? 'unknown';
+  }
+
   get dimensions(): number {
     return this.manifest.config.hiddenSize;
   }

@@ -155,6 +155,24 @@ describe('with a loaded model', () => {
   });
 });
 
+describe('mistakes between the two APIs', () => {
+  test('a missing field is named, and the other API\'s field is pointed out', async () => {
+    const app = await start();
+    try {
+      const a = await post(app, '/v1/embeddings', { inputs: ['x'] });
+      assert.equal(a.status, 400);
+      const ea = await errorOf(a);
+      assert.equal(ea.message, 'the body has no "input"; "inputs" is what TEI\'s /embed takes, this route takes "input"');
+      assert.equal(ea.param, 'input');
+      const b = await errorOf(await post(app, '/embed', { input: 'x' }));
+      assert.equal(b.message, 'the body has no "inputs"; "input" is what OpenAI\'s /v1/embeddings takes, this route takes "inputs"');
+      assert.equal((await errorOf(await post(app, '/tokenize', {}))).message, 'the body has no "inputs"');
+    } finally {
+      await app.shutdown('test');
+    }
+  });
+});
+
 describe('limits and load', () => {
   test('body size, inputs per request and characters per input are bounded (413)', async () => {
     const app = await start({ 'max-body-bytes': '2048', 'max-inputs': '3', 'max-chars': '100' });

@@ -163,7 +163,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (state.status === 'ready') {
         const at = performance.now() / 1000;
         metrics.wake('model_ready', at);
-        log.info('model ready', { loadMs: Math.round(performance.now() - t), sinceStartMs: Math.round(at * 1000), ...opts.info() });
+        const info = opts.info();
+        log.info('model ready', { loadMs: Math.round(performance.now() - t), sinceStartMs: Math.round(at * 1000), ...info });
+        if (info.random_weights === true) log.warn('this model has random weights (a generated test fixture): its vectors mean nothing; for real vectors serve the hub model (the default) or its files with --model-dir', { model_id: info.model_id });
       } else if (state.status === 'failed') {
         log.error('model failed to load; /health reports it and requests get 503', { reason: state.reason });
       }

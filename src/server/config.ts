@@ -21,18 +21,23 @@ export interface ServeConfig {
   headersTimeoutMs: number;
   /** 0 = off. */
   idleExitMs: number;
-  /** The model name echoed in OpenAI responses. */
-  servedName: string;
+  /** The model name in OpenAI answers when the request names none (default: the model's own name). */
+  servedName?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-/** "300ms", "30s", "5m", "1h" or a number of seconds. */
+/**
+ * "300ms", "30s", "5m" or "1h". A bare number is refused: "--idle 5" could mean seconds or
+ * minutes, and a wrong guess is silent.
+ */
 export function parseDuration(name: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new ConfigError(`${name} must be a duration like 30s, 5m or 1h, got "${raw}"`);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(raw.trim());
+  if (!m) {
+    const bare = /^\d+(\.\d+)?$/.test(raw.trim());
+    throw new ConfigError(`${name} must be a duration with a unit, like 500ms, 30s, 5m or 1h, got "${raw}"${bare ? ` (seconds? write ${raw.trim()}s)` : ''}`);
+  }
   const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2]]!);
 }
 
 function flag(flags: Flags, name: string, env: Env, envName: string): boolean {
@@ -73,7 +78,7 @@ export function serveConfig(flags: Flags, env: Env): ServeConfig {
     requestTimeoutMs: parseDuration('--request-timeout', pick(flags, 'request-timeout', env, 'REQUEST_TIMEOUT') ?? '30s'),
     headersTimeoutMs: parseDuration('--headers-timeout', pick(flags, 'headers-timeout', env, 'HEADERS_TIMEOUT') ?? '10s'),
     idleExitMs: idle === undefined || idle === '0' || idle === 'off' ? 0 : parseDuration('--idle-exit', idle),
-    servedName: pick(flags, 'served-model-name', env, 'SERVED_MODEL_NAME') ?? 'intfloat/multilingual-e5-base',
+    servedName: pick(flags, 'served-model-name', env, 'SERVED_MODEL_NAME'),
     logLevel: level as ServeConfig['logLevel'],
   };
 }

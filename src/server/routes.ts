@@ -83,7 +83,7 @@ export function buildRoutes(cfg: ServeConfig, service: EmbeddingService, metrics
       sendJson(res, 200, {
         object: 'list',
         data: result.vectors.map((v, index) => ({ object: 'embedding', index, embedding: asBase64 ? base64Of(v) : Array.from(v) })),
-        model: body.model ?? cfg.servedName,
+        model: body.model ?? cfg.servedName ?? (service.host.state.status === 'ready' ? service.host.state.model.name : 'unknown'),
         usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
       }, result.truncated > 0 ? { 'x-truncated-inputs': String(result.truncated) } : {});
     },

@@ -32,12 +32,24 @@ export const TeiTokenize = v.object({
   prompt_name: v.optional(v.nullable(v.picklist(inputTypes, 'must be "query" or "passage"'))),
 });
 
+/** The field a client of the other API would send instead, and what that route is. */
+const OTHER_API: Record<string, { sent: string; route: string; api: string }> = {
+  input: { sent: 'inputs', route: '/embed', api: 'TEI' },
+  inputs: { sent: 'input', route: '/v1/embeddings', api: 'OpenAI' },
+};
+
 export function parseBody<S extends v.GenericSchema>(schema: S, body: unknown): v.InferOutput<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object');
   const r = v.safeParse(schema, body);
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = issue.path?.map((p) => String(p.key)).join('.') ?? null;
+  if (path !== null && issue.path?.length === 1 && !(path in body)) {
+    // A required field is missing: name it, and the likely mix-up between the two APIs.
+    const other = OTHER_API[path];
+    const hint = other && other.sent in body ? `; "${other.sent}" is what ${other.api}'s ${other.route} takes, this route takes "${path}"` : '';
+    throw badRequest(`the body has no "${path}"${hint}`, path, 'missing_field');
+  }
   const message = issue.message.startsWith('Invalid') && issue.expected ? `expected ${issue.expected}, got ${issue.received}` : issue.message;
   throw badRequest(path ? `${path}: ${message}` : message, path);
 }
