@@ -3,7 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, type Flags } from '../config.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const MODEL_OPTIONS: Options = {
   'model-dir': { type: 'string' },
@@ -48,7 +48,8 @@ Hugging Face hub (the same variables and cache as its Python tools):
   Downloads resume after a dropped or stalled connection (no byte for HF_HUB_DOWNLOAD_TIMEOUT
   seconds, default 10) and retry 429 and 5xx answers up to 5 times with backoff; metadata
   requests time out after HF_HUB_ETAG_TIMEOUT seconds (default 10). A branch falls back to
-  its cached commit when the hub is unreachable.`;
+  its cached commit when the hub is unreachable. The older names HUGGINGFACE_HUB_CACHE,
+  HUGGING_FACE_HUB_TOKEN and TRANSFORMERS_OFFLINE=1 are read too.`;
 
 export const ENGINE_HELP = `Engine:
   --threads N          onnxruntime threads (env THREADS; default: usable cores, a container CPU quota included)

@@ -2,7 +2,7 @@ import { ConfigError, type Env } from '../config.js';
 import { monthlyCost, type CostBreakdown, type UsageProfile } from '../cost/model.js';
 import { PRICES_AS_OF, PRICES_SOURCE, SHARED_CPU_1X_MONTHLY } from '../cost/prices.js';
 import { parseDuration } from '../server/config.js';
-import { parse } from './args.js';
+import { parse, type Options } from './args.js';
 
 /** Uncompressed size of this project's image with the model baked in (docs/DEPLOY.md). */
 export const OUR_IMAGE_GB = 0.69;
@@ -61,12 +61,14 @@ export function costRows(user: UsageProfile): CostRow[] {
   ];
 }
 
+export const COST_OPTIONS = {
+  'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
+  'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
+  'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' },
+} satisfies Options;
+
 export async function costCommand(argv: string[], _env: Env): Promise<number> {
-  const { flags } = parse(argv, {
-    'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
-    'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
-    'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' },
-  }, 'cost');
+  const { flags } = parse(argv, COST_OPTIONS, 'cost');
   if (flags.help) {
     console.log(COST_HELP);
     return 0;

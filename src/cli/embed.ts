@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
-import { ConfigError, engineConfig, modelConfig, type Env } from '../config.js';
+import { ConfigError, engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { INPUT_TYPES, type InputType } from '../tokenizer/e5-input.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
 
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
@@ -27,22 +27,28 @@ async function readStdinLines(): Promise<string[]> {
   return lines;
 }
 
+export const EMBED_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...ENGINE_OPTIONS,
+  'input-type': { type: 'string' },
+  'no-normalize': { type: 'boolean' },
+  'no-truncate': { type: 'boolean' },
+} satisfies Options;
+
+/** Everything embed reads from its flags and the environment, validated once. */
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; inputType: InputType } {
+  const inputType = (flags['input-type'] ?? 'query') as InputType;
+  if (!INPUT_TYPES.includes(inputType)) throw new ConfigError(`--input-type must be query or passage, got "${String(flags['input-type'])}"`);
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), inputType };
+}
+
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
-  const { flags, positionals } = parse(argv, {
-    ...MODEL_OPTIONS,
-    ...ENGINE_OPTIONS,
-    'input-type': { type: 'string' },
-    'no-normalize': { type: 'boolean' },
-    'no-truncate': { type: 'boolean' },
-  }, 'embed', true);
+  const { flags, positionals } = parse(argv, EMBED_OPTIONS, 'embed', true);
   if (flags.help) {
     console.log(EMBED_HELP);
     return 0;
   }
-  const inputType = (flags['input-type'] ?? 'query') as InputType;
-  if (!INPUT_TYPES.includes(inputType)) throw new ConfigError(`--input-type must be query or passage, got "${String(flags['input-type'])}"`);
-  const model = modelConfig(flags, env);
-  const engine = engineConfig(flags, env);
+  const { model, engine, inputType } = embedSettings(flags, env);
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);

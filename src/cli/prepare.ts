@@ -1,6 +1,6 @@
-import { modelConfig, truthy, type Env } from '../config.js';
+import { modelConfig, truthy, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
 
 export const PREPARE_HELP = `usage: ortos-embed prepare [options]
@@ -18,14 +18,21 @@ keep it off the start-up path.
 
 ${MODEL_HELP}`;
 
+export const PREPARE_OPTIONS = { ...MODEL_OPTIONS, force: { type: 'boolean' }, prepack: { type: 'boolean' } } satisfies Options;
+
+/** Everything prepare reads from its flags and the environment, validated once. */
+export function prepareSettings(flags: Flags, env: Env): { model: ModelConfigOptions; force: boolean; prepack: boolean } {
+  return { model: modelConfig(flags, env), force: flags.force === true, prepack: flags.prepack === true || truthy(env.PREPACK) };
+}
+
 export async function prepareCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, { ...MODEL_OPTIONS, force: { type: 'boolean' }, prepack: { type: 'boolean' } }, 'prepare');
+  const { flags } = parse(argv, PREPARE_OPTIONS, 'prepare');
   if (flags.help) {
     console.log(PREPARE_HELP);
     return 0;
   }
-  const prepack = flags.prepack === true || truthy(env.PREPACK);
-  const ready = await ensurePrepared(modelConfig(flags, env), log, { force: flags.force === true, prepack });
+  const { model, force, prepack } = prepareSettings(flags, env);
+  const ready = await ensurePrepared(model, log, { force, prepack });
   if (ready.prepared.reused) log(`already prepared: ${ready.prepared.dir}`);
   console.log(ready.prepared.dir);
   return 0;

@@ -1,11 +1,11 @@
-import { engineConfig, modelConfig, type Env } from '../config.js';
+import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { startApp, type App } from '../server/app.js';
-import { serveConfig } from '../server/config.js';
+import { serveConfig, type ServeConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 
 export const SERVE_HELP = `usage: ortos-embed serve [options]
 
@@ -50,8 +50,7 @@ ${ENGINE_HELP}
 Exit codes: 0 after a signal or idle exit, 2 for bad options, 1 if the port cannot be bound.
 A model that fails to load does not end the process: /health answers 503 with the reason.`;
 
-export async function serveCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, {
+export const SERVE_OPTIONS = {
     ...MODEL_OPTIONS,
     ...ENGINE_OPTIONS,
     host: { type: 'string' },
@@ -72,14 +71,20 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
     'headers-timeout': { type: 'string' },
     'idle-exit': { type: 'string' },
     'log-level': { type: 'string' },
-  }, 'serve');
+  } satisfies Options;
+
+/** Everything serve reads from its flags and the environment, validated once. */
+export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions } {
+  return { cfg: serveConfig(flags, env), model: modelConfig(flags, env), engine: engineConfig(flags, env) };
+}
+
+export async function serveCommand(argv: string[], env: Env): Promise<number> {
+  const { flags } = parse(argv, SERVE_OPTIONS, 'serve');
   if (flags.help) {
     console.log(SERVE_HELP);
     return 0;
   }
-  const cfg = serveConfig(flags, env);
-  const model = modelConfig(flags, env);
-  const engine = engineConfig(flags, env);
+  const { cfg, model, engine } = serveSettings(flags, env);
   const log = createLogger(cfg.logLevel);
   let pipeline: Pipeline | null = null;
   let origin: { repo?: string; revision?: string } = {};

