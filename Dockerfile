@@ -48,6 +48,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/bin ./dist/bin
+COPY --from=build /app/dist/docs-ui ./dist/docs-ui
 COPY --from=model /models /models
 COPY docker/entrypoint.sh /usr/local/bin/ortos-entrypoint
 # Only the prepared form is kept (the hub download stays in the build stage): half the bytes.

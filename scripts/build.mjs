@@ -10,7 +10,7 @@
 // files it loads (nothing is deleted before the new files are written).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,7 +35,7 @@ execFileSync(bin('tsc'), ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit'
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     const rel = path.slice(join(root, 'dist').length + 1);
-    if (rel === 'bin') continue;
+    if (rel === 'bin' || rel === 'docs-ui') continue;
     if (statSync(path).isDirectory()) prune(path);
     else if (name.endsWith('.js') && !existsSync(join(root, 'src', rel.replace(/\.js$/, '.ts')))) rmSync(path);
   }
@@ -54,4 +54,8 @@ for (const name of readdirSync(join(root, 'dist', 'bin'))) {
   if (!keep.has(path)) rmSync(path, { force: true });
 }
 rmSync(meta, { force: true });
+// The docs page's renderer, served by the service itself (no CDN): two files of swagger-ui.
+const ui = join(root, 'dist', 'docs-ui');
+mkdirSync(ui, { recursive: true });
+for (const f of ['swagger-ui-bundle.js', 'swagger-ui.css', 'LICENSE']) copyFileSync(join(root, 'node_modules', 'swagger-ui-dist', f), join(ui, f));
 writeFileSync(stampFile, new Date().toISOString() + '\n');

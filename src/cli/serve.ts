@@ -12,23 +12,32 @@ export const SERVE_HELP = `usage: ortos-embed serve [options]
 Serves embeddings over HTTP. The port is bound first and the model loads in the
 background; requests that arrive meanwhile wait and succeed.
 
-Routes: POST /v1/embeddings (OpenAI), POST /embed and /tokenize (TEI),
-        GET /health (open), /ready, /info, /metrics (Prometheus)
+Routes: POST /v1/embeddings (OpenAI); POST /embed, /embed_all, /similarity, /tokenize,
+        /decode (TEI); GET /health (open), /ready, /info, /metrics (Prometheus),
+        /openapi.json and /docs (the API, rendered)
 
 HTTP (flags win over environment variables):
   --host H                 address to bind (env HOST; default 0.0.0.0)
   --port P                 port (env PORT; default 8080)
-  --api-key K              require "Authorization: Bearer K" on every route but /health
-                           (env API_KEY; needed unless bound to loopback)
+  --api-key K              require the key on every route but /health, as "Authorization:
+                           Bearer K", "Authorization: K" or "api-key: K" (env API_KEY; at
+                           least 8 characters; needed unless bound to loopback)
   --insecure-no-auth       allow a non-loopback address without a key (env INSECURE_NO_AUTH=1)
   --metrics-open           serve /metrics without the key (env METRICS_OPEN=1)
+  --docs-open              serve /docs and /openapi.json without the key (env DOCS_OPEN=1)
+  --token-ids M            how /v1/embeddings reads arrays of token ids (env TOKEN_IDS):
+                           cl100k_base (default: OpenAI's ids, what LangChain and other OpenAI
+                           clients send, decoded to text), model (this model's own ids), or
+                           reject (400). TEI's routes always take the model's own ids
   --cors-origins A,B|*     allow browser requests from these origins (env CORS_ORIGINS; default none)
   --served-model-name N    "model" in OpenAI answers (env SERVED_MODEL_NAME)
 
 Limits:
   --max-body-bytes N       request body size (env MAX_BODY_BYTES; default 2097152)
   --max-inputs N           inputs per request (env MAX_INPUTS; default 512)
-  --max-chars N            characters per input (env MAX_CHARS; default 32768)
+  --max-chars N            characters (or token ids) per input (env MAX_CHARS; default 32768)
+  --max-token-vectors N    token vectors one /embed_all request may ask for, in all
+                           (env MAX_TOKEN_VECTORS; default 2048)
   --max-queued-inputs N    inputs waiting in the queue before 429 (env MAX_QUEUED_INPUTS; default 2048)
   --max-queue-wait D       429 when the queued work would take longer than this, measured from
                            the model's recent speed (env MAX_QUEUE_WAIT; default 5s)
@@ -58,6 +67,9 @@ export const SERVE_OPTIONS = {
     'api-key': { type: 'string' },
     'insecure-no-auth': { type: 'boolean' },
     'metrics-open': { type: 'boolean' },
+  'docs-open': { type: 'boolean' },
+  'token-ids': { type: 'string' },
+  'max-token-vectors': { type: 'string' },
     'cors-origins': { type: 'string' },
     'served-model-name': { type: 'string' },
     'max-body-bytes': { type: 'string' },

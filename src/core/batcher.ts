@@ -19,6 +19,8 @@ export interface BatchRun {
 
 interface Job {
   ids: readonly number[][];
+  /** Token vectors wanted (/embed_all), not the pooled vector. */
+  tokens: boolean;
   /** Input indices in the groups planned at arrival; `next` is the first group not yet run. */
   groups: number[][];
   next: number;
@@ -42,8 +44,11 @@ export interface BatcherOptions {
   onBatch?: (b: BatchRun) => void;
 }
 
-/** Runs one batch: raw (unnormalized) pooled vectors, one per row, in row order. */
-export type RunBatch = (ids: number[][]) => Promise<Float32Array[]>;
+/**
+ * Runs one batch: per row, in row order, the raw (unnormalized) pooled vector, or where
+ * `tokens[row]` is set, the row's token vectors back to back.
+ */
+export type RunBatch = (ids: number[][], tokens: boolean[]) => Promise<Float32Array[]>;
 
 export class Batcher {
   private jobs: Job[] = [];
@@ -71,7 +76,7 @@ export class Batcher {
     return this.msPerToken === null ? null : this.queuedTokens * this.msPerToken;
   }
 
-  submit(ids: readonly number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+  submit(ids: readonly number[][], signal?: AbortSignal, opts: { tokens?: boolean } = {}): Promise<Float32Array[]> {
     const wait = this.expectedWaitMs;
     const retryAfter = Math.max(1, Math.ceil((wait ?? this.queuedInputs * 5) / 1000));
     if (this.queuedInputs + ids.length > this.opts.maxQueuedInputs) {
@@ -84,7 +89,7 @@ export class Batcher {
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const groups = planBatches(ids.map((row) => row.length), this.opts.batchTokens);
-      this.jobs.push({ ids, groups, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
+      this.jobs.push({ ids, tokens: opts.tokens === true, groups, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
       this.queuedInputs += ids.length;
       for (const row of ids) this.queuedTokens += row.length;
       if (!this.running) void this.loop();
@@ -140,7 +145,7 @@ export class Batcher {
         const t0 = performance.now();
         let vectors: Float32Array[];
         try {
-          vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]));
+          vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]), rows.map((r) => r.job.tokens));
         } catch (e) {
           for (const job of new Set(rows.map((r) => r.job))) this.drop(job, e);
           this.jobs = this.jobs.filter((j) => j.next < j.groups.length);

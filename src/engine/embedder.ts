@@ -23,6 +23,15 @@ export class Embedder {
 
   /** One vector per input, in input order. */
   async embedIds(inputs: readonly number[][], normalize = true, onBatch?: (s: BatchStats) => void): Promise<Float32Array[]> {
+    const out = await this.run(inputs, null, onBatch);
+    return normalize ? out.map(l2Normalize) : out;
+  }
+
+  /**
+   * Per input, in input order: the mean of its token vectors (not normalized), or, where
+   * `tokens[i]` is set, all its token vectors back to back ([length × dim], for /embed_all).
+   */
+  async run(inputs: readonly number[][], tokens: readonly boolean[] | null, onBatch?: (s: BatchStats) => void): Promise<Float32Array[]> {
     const lengths = inputs.map((x) => x.length);
     const out = new Array<Float32Array>(inputs.length);
     for (const group of planBatches(lengths, this.opts.batchTokens)) {
@@ -40,7 +49,8 @@ export class Embedder {
       const { hidden, dim } = await this.session.forward(ids, mask, rows, cols);
       const pooled = meanPool(hidden, rows, cols, dim, group.map((i) => lengths[i]));
       group.forEach((input, r) => {
-        out[input] = normalize ? l2Normalize(pooled[r]) : pooled[r];
+        // A copy: `hidden` belongs to this run's output and is not kept.
+        out[input] = tokens?.[input] ? hidden.slice(r * cols * dim, (r * cols + lengths[input]) * dim) : pooled[r];
       });
       onBatch?.({ rows, paddedTokens: rows * cols });
     }

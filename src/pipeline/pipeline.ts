@@ -90,6 +90,11 @@ export class Pipeline {
     return this.embedder.embedIds(ids, normalize);
   }
 
+  /** Raw mean vectors, or all token vectors where `tokens[i]` (see Embedder.run). */
+  async run(ids: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
+    return this.embedder.run(ids, tokens);
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }

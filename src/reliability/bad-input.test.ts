@@ -99,9 +99,12 @@ test('valid but odd text is embedded: empty strings, NUL bytes, lone surrogates,
   const body = (await r.json()) as { data: Array<{ embedding: number[] }> };
   assert.equal(body.data.length, texts.length);
   for (const d of body.data) assert.ok(d.embedding.every(Number.isFinite));
-  const ids = await post('/v1/embeddings', JSON.stringify({ input: Array.from({ length: 100_000 }, () => 7) }));
-  assert.equal(ids.status, 200, 'a 100k-token id list is cut to the model limit');
+  // Token ids (cl100k_base by default) decode to text that is cut to the model's limit.
+  const ids = await post('/v1/embeddings', JSON.stringify({ input: Array.from({ length: 30_000 }, () => 7) }));
+  assert.equal(ids.status, 200, 'a 30k-id list decodes to a long text, cut to the model limit');
   assert.equal(ids.headers.get('x-truncated-inputs'), '1');
+  const tooMany = await post('/v1/embeddings', JSON.stringify({ input: Array.from({ length: 100_000 }, () => 7) }));
+  assert.equal(tooMany.status, 413, 'more ids than --max-chars in one input');
 });
 
 test('wrong content types, unknown routes and methods, bad HTTP', async () => {

@@ -181,13 +181,13 @@ test('the inference call throwing: a 500 with the request id, and the service ke
     log: createLogger('info', (l) => lines.push(l)),
     load: async () => {
       const p = await Pipeline.load(preparedDir, { threads: 1, batchTokens: 256 });
-      const embedIds = p.embedIds.bind(p);
-      p.embedIds = async (ids, normalize) => {
+      const run = p.run.bind(p);
+      p.run = async (ids, tokens) => {
         if (failNext) {
           failNext = false;
           throw new Error('simulated onnxruntime failure');
         }
-        return embedIds(ids, normalize);
+        return run(ids, tokens);
       };
       return p;
     },

@@ -47,7 +47,8 @@ test('auth misses all get the same 401, whatever was sent', async () => {
     'no key': {},
     'wrong key': { authorization: 'Bearer overload-test-key-124' },
     'key in another header': { 'x-api-key': KEY },
-    'no Bearer': { authorization: KEY },
+    'wrong key without Bearer': { authorization: 'overload-test-key-124' },
+    'wrong key in api-key': { 'api-key': 'overload-test-key-124' },
     'very long key': { authorization: `Bearer ${'k'.repeat(8000)}` },
   };
   // That they take the same time is a benchmark (bench/auth-timing.ts): timing is not a test.

@@ -74,18 +74,20 @@ describe('with a loaded model', () => {
     assert.equal(both.object, 'list');
   });
 
-  test('input_type passage adds "passage: " and token-id input is embedded as given', async () => {
+  test('input_type passage adds "passage: "; token ids (cl100k_base, as OpenAI clients send) embed their text', async () => {
     const r = await post(app, '/v1/embeddings', { input: 'Москва', input_type: 'passage', encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got = ((await r.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
     const want = (await reference.embed(['passage: Москва'], { inputType: 'query', normalize: true, truncate: true })).vectors[0];
     assert.ok(close(got, want));
-    const ids = reference.tokenizer.encode('query: мир').ids;
-    const r2 = await post(app, '/v1/embeddings', { input: ids, encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
+    const { encode } = await import('gpt-tokenizer/encoding/cl100k_base');
+    const r2 = await post(app, '/v1/embeddings', { input: encode('мир'), encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got2 = ((await r2.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
     assert.ok(close(got2, (await reference.embed(['мир'], { inputType: 'query', normalize: true, truncate: true })).vectors[0]));
     const bad = await post(app, '/v1/embeddings', { input: [5, 999999] }, { authorization: `Bearer ${KEY}` });
     assert.equal(bad.status, 400);
-    assert.match((await errorOf(bad)).message, /outside the vocabulary/);
+    assert.match((await errorOf(bad)).message, /^input\[0\]\[1\] is token id 999999, not in cl100k_base/);
+    const empty = await post(app, '/v1/embeddings', { input: [[]] }, { authorization: `Bearer ${KEY}` });
+    assert.equal((await errorOf(empty)).message, 'input[0] is an empty list of token ids');
   });
 
   test('TEI /embed and /tokenize', async () => {
@@ -114,7 +116,7 @@ describe('with a loaded model', () => {
 
   test('auth: /health is open; everything else needs the key, and every miss is the same 401', async () => {
     assert.equal((await fetch(`${app.url}/health`)).status, 200);
-    const cases: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-key-123' }, { 'x-api-key': KEY }, { authorization: KEY }, { authorization: `Bearer ${'k'.repeat(8000)}` }];
+    const cases: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-key-123' }, { 'x-api-key': KEY }, { authorization: 'wrong-key-123' }, { 'api-key': 'wrong-key-123' }, { authorization: `Bearer ${'k'.repeat(8000)}` }];
     for (const headers of cases) {
       const r = await post(app, '/v1/embeddings', { input: 'x' }, headers);
       assert.equal(r.status, 401, JSON.stringify(Object.keys(headers)));
@@ -273,19 +275,19 @@ async function until(cond: () => boolean): Promise<void> {
 
 /** Holds the batcher's first model run until released; counts the rows run. */
 function holdFirstRun(app: App): { held: boolean; queuedAtHold: number; rows: number; release(): void } {
-  const batcher = app.service.batcher as unknown as { run: (ids: number[][]) => Promise<Float32Array[]> };
+  const batcher = app.service.batcher as unknown as { run: (ids: number[][], tokens: boolean[]) => Promise<Float32Array[]> };
   const run = batcher.run;
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const gate = { held: false, queuedAtHold: 0, rows: 0, release: () => release() };
-  batcher.run = async (ids) => {
+  batcher.run = async (ids, tokens) => {
     gate.rows += ids.length;
     if (!gate.held) {
       gate.held = true;
       gate.queuedAtHold = app.service.batcher.queued;
       await released;
     }
-    return run(ids);
+    return run(ids, tokens);
   };
   return gate;
 }

@@ -1,5 +1,9 @@
-// Bearer-token check in constant time: both sides are hashed first, so neither the
-// length nor the content of the configured key leaks through timing.
+// API key check in constant time: the candidate and the key are both hashed first, so neither
+// the length nor the content of the configured key leaks through timing.
+//
+// Clients send the key three ways, all accepted: "Authorization: Bearer K" (OpenAI's clients),
+// "Authorization: K" without the scheme (LlamaIndex's TEI client has sent that), and
+// "api-key: K" (Azure OpenAI's clients).
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -13,11 +17,16 @@ export class ApiKeyCheck {
   }
 
   check(headers: IncomingHttpHeaders): void {
-    const header = headers.authorization ?? '';
-    const m = /^Bearer (.+)$/i.exec(header);
-    const given = createHash('sha256').update(m ? m[1] : `\u0000${header}`).digest();
-    if (!timingSafeEqual(given, this.digest)) {
-      throw new ApiError(401, m ? 'invalid API key' : 'missing API key: send "Authorization: Bearer <key>"', 'authentication_error', 'invalid_api_key');
+    const authorization = headers.authorization;
+    const apiKey = headers['api-key'];
+    const bearer = authorization !== undefined ? /^Bearer\s+(.+)$/i.exec(authorization) : null;
+    // The raw value, scheme or not: a client that omits "Bearer " still authenticates.
+    const candidate = bearer ? bearer[1] : (authorization ?? (typeof apiKey === 'string' ? apiKey : undefined));
+    // No key at all hashes to something no key can equal (a NUL prefix), in the same time.
+    const given = createHash('sha256').update(candidate ?? '\u0000').digest();
+    if (candidate === undefined || !timingSafeEqual(given, this.digest)) {
+      throw new ApiError(401, candidate === undefined ? 'missing API key: send "Authorization: Bearer <key>" (or "api-key: <key>")' : 'invalid API key',
+        'authentication_error', 'invalid_api_key');
     }
   }
 }

@@ -1,6 +1,7 @@
 // `serve` settings, validated once: flags > environment > defaults.
 
-import { ConfigError, intIn, pick, truthy, type Env, type Flags } from '../config.js';
+import { ConfigError, intIn, oneOf, pick, truthy, type Env, type Flags } from '../config.js';
+import { TOKEN_IDS_MODES, type TokenIdsMode } from './service.js';
 
 export interface ServeConfig {
   host: string;
@@ -8,10 +9,16 @@ export interface ServeConfig {
   apiKey?: string;
   insecureNoAuth: boolean;
   metricsOpen: boolean;
+  /** /docs and /openapi.json without the key. */
+  docsOpen: boolean;
+  /** How /v1/embeddings reads arrays of token ids. */
+  tokenIds: TokenIdsMode;
   corsOrigins: string[];
   maxBodyBytes: number;
   maxInputs: number;
   maxChars: number;
+  /** Token vectors one /embed_all request may ask for, in all. */
+  maxTokenVectors: number;
   maxQueuedInputs: number;
   maxQueueWaitMs: number;
   loadTimeoutMs: number;
@@ -67,10 +74,13 @@ export function serveConfig(flags: Flags, env: Env): ServeConfig {
     apiKey,
     insecureNoAuth,
     metricsOpen: flag(flags, 'metrics-open', env, 'METRICS_OPEN'),
+    docsOpen: flag(flags, 'docs-open', env, 'DOCS_OPEN'),
+    tokenIds: oneOf('--token-ids', pick(flags, 'token-ids', env, 'TOKEN_IDS'), TOKEN_IDS_MODES, 'cl100k_base'),
     corsOrigins: cors ? cors.split(',').map((s) => s.trim()).filter(Boolean) : [],
     maxBodyBytes: intIn('--max-body-bytes', pick(flags, 'max-body-bytes', env, 'MAX_BODY_BYTES'), 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxInputs: intIn('--max-inputs', pick(flags, 'max-inputs', env, 'MAX_INPUTS'), 512, 1, 100_000),
     maxChars: intIn('--max-chars', pick(flags, 'max-chars', env, 'MAX_CHARS'), 32_768, 1, 10_000_000),
+    maxTokenVectors: intIn('--max-token-vectors', pick(flags, 'max-token-vectors', env, 'MAX_TOKEN_VECTORS'), 2048, 1, 1_000_000),
     maxQueuedInputs: intIn('--max-queued-inputs', pick(flags, 'max-queued-inputs', env, 'MAX_QUEUED_INPUTS'), 2048, 1, 1_000_000),
     maxQueueWaitMs: parseDuration('--max-queue-wait', pick(flags, 'max-queue-wait', env, 'MAX_QUEUE_WAIT') ?? '5s'),
     loadTimeoutMs: parseDuration('--load-timeout', pick(flags, 'load-timeout', env, 'LOAD_TIMEOUT') ?? '120s'),

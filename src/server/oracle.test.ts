@@ -12,7 +12,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { ort } from '../engine/onnx-session.js';
 import { FIXTURE_TOKENIZER_JSON } from '../testing/fixtures.js';
 import { preparedFixture } from '../testing/models.js';
-import { Oracle } from '../testing/oracle.js';
+import { Oracle, rustDecode } from '../testing/oracle.js';
 import { spawnServe, type ServeProcess } from '../testing/serve-process.js';
 
 let s: ServeProcess;
@@ -32,8 +32,8 @@ after(async () => {
   await raw.release();
 });
 
-/** The reference vector of one text, as sent to the model (prefix included). */
-async function reference(text: string, normalize = true): Promise<number[]> {
+/** The last hidden state of one text, as sent to the model: [tokens × dim]. */
+async function hidden(text: string): Promise<{ h: Float32Array; n: number; dim: number }> {
   const [{ ids }] = await tokenizer.encodeAll([text]);
   const o = await ort();
   const n = ids.length;
@@ -42,7 +42,12 @@ async function reference(text: string, normalize = true): Promise<number[]> {
     attention_mask: new o.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
   });
   const h = out.last_hidden_state.data as Float32Array;
-  const dim = h.length / n;
+  return { h, n, dim: h.length / n };
+}
+
+/** The reference vector of one text, as sent to the model (prefix included). */
+async function reference(text: string, normalize = true): Promise<number[]> {
+  const { h, n, dim } = await hidden(text);
   const v = new Array<number>(dim).fill(0);
   for (let t = 0; t < n; t++) for (let i = 0; i < dim; i++) v[i] += h[t * dim + i] / n;
   if (!normalize) return v;
@@ -93,4 +98,43 @@ test('TEI /embed: batched, truncated on request, and unnormalized', async () => 
   assertSame(vectors[2], await reference(`passage: ${TEXTS[3]}`), '/embed 2');
   const un = (await (await post('/embed', { inputs: TEXTS[4], normalize: false })).json()) as number[][];
   assertSame(un[0], await reference(`query: ${TEXTS[4]}`, false), '/embed unnormalized');
+});
+
+test('TEI /embed_all: every token\'s vector is the reference\'s last hidden state; over the limit, a 413', async () => {
+  const texts = [TEXTS[0], TEXTS[3]];
+  const r = await post('/embed_all', { inputs: texts, prompt_name: 'query' });
+  assert.equal(r.status, 200);
+  const answer = (await r.json()) as number[][][];
+  for (const [i, text] of texts.entries()) {
+    const { h, n, dim } = await hidden(`query: ${text}`);
+    assert.equal(answer[i].length, n, `input ${i}: one vector per token, specials included`);
+    for (let t = 0; t < n; t++) assertSame(answer[i][t], Array.from(h.subarray(t * dim, (t + 1) * dim)), `input ${i}, token ${t}`);
+  }
+  const over = await post('/embed_all', { inputs: Array.from({ length: 5 }, () => LONG), truncate: true });
+  assert.equal(over.status, 413);
+  const e = ((await over.json()) as { error: { message: string; code: string } }).error;
+  assert.equal(e.code, 'too_many_tokens');
+  assert.match(e.message, /2560 tokens in all, over the limit of 2048 token vectors per request/);
+});
+
+test('TEI /similarity: the cosine of the reference vectors, source against each sentence', async () => {
+  const r = await post('/similarity', { inputs: { source_sentence: TEXTS[0], sentences: [TEXTS[0], TEXTS[2], TEXTS[3]] }, parameters: { prompt_name: 'passage' } });
+  assert.equal(r.status, 200);
+  const scores = (await r.json()) as number[];
+  const src = await reference(`passage: ${TEXTS[0]}`);
+  const want = await Promise.all([TEXTS[0], TEXTS[2], TEXTS[3]].map(async (t) => (await reference(`passage: ${t}`)).reduce((s, x, i) => s + x * src[i], 0)));
+  assertSame(scores, want, '/similarity');
+  assert.equal((await post('/similarity', { inputs: { source_sentence: 'x', sentences: [] } })).status, 400);
+});
+
+test('TEI /decode: the model\'s ids back to the text the Rust library gives', async () => {
+  const ids = (await tokenizer.encodeAll(['query: привет, мир!', 'Le chat <mask> dort'])).map((e) => e.ids);
+  const r = await post('/decode', { ids });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), await rustDecode(FIXTURE_TOKENIZER_JSON, ids, true));
+  const kept = await post('/decode', { ids: ids[1], skip_special_tokens: false });
+  assert.deepEqual(await kept.json(), await rustDecode(FIXTURE_TOKENIZER_JSON, [ids[1]], false));
+  const bad = await post('/decode', { ids: [[0, 5, 999999]] });
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'ids.0.2');
 });

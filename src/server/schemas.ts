@@ -1,5 +1,6 @@
-// Request bodies, validated with valibot (12–18 ms to import on one core, against ~100 ms
-// for zod), and turned into one internal request shape.
+// Request bodies, validated with valibot (12–18 ms to import on one core, against ~100 ms for
+// zod). The same schemas make the OpenAPI document (openapi.ts), so what is documented is
+// what is checked.
 
 import * as v from 'valibot';
 import { badRequest } from '../core/errors.js';
@@ -9,27 +10,56 @@ const tokenIds = v.array(v.pipe(v.number(), v.integer(), v.minValue(0)));
 const directions = ['left', 'right', 'Left', 'Right'] as const;
 const inputTypes = ['query', 'passage'] as const;
 
+const promptName = v.optional(v.nullable(v.pipe(v.picklist(inputTypes, 'must be "query" or "passage"'),
+  v.description('The e5 prefix to add unless the text has one: "query" (default; also for symmetric tasks) or "passage".'))));
+const truncate = v.optional(v.pipe(v.boolean(), v.description('Cut inputs longer than the model\'s limit (512 tokens for e5) instead of answering 413. Default false.')));
+const truncationDirection = v.optional(v.pipe(v.picklist(directions, 'must be "left" or "right"'), v.description('Which end to cut. Default right.')));
+const teiInputs = v.pipe(v.union([text, v.array(text)], 'must be a string or an array of strings'), v.description('One text or a list.'));
+
 export const OpenAiEmbeddings = v.object({
-  input: v.union([text, v.array(text), tokenIds, v.array(tokenIds)], 'must be a string, an array of strings, or token ids'),
-  model: v.optional(v.string()),
-  encoding_format: v.optional(v.picklist(['float', 'base64'], 'must be "float" or "base64"')),
-  dimensions: v.optional(v.pipe(v.number(), v.integer())),
-  user: v.optional(v.string()),
-  input_type: v.optional(v.picklist(inputTypes, 'must be "query" or "passage"')),
+  input: v.pipe(v.union([text, v.array(text), tokenIds, v.array(tokenIds)], 'must be a string, an array of strings, or token ids'),
+    v.description('Text, texts, or token ids. Token ids are read as OpenAI\'s cl100k_base (what LangChain and other OpenAI clients send) and decoded to text; --token-ids model reads them as the model\'s own ids.')),
+  model: v.optional(v.pipe(v.string(), v.description('Echoed back; any name is accepted.'))),
+  encoding_format: v.optional(v.pipe(v.picklist(['float', 'base64'], 'must be "float" or "base64"'), v.description('"float" (default) or "base64" (little-endian float32).'))),
+  dimensions: v.optional(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted: e5 was not trained for shortened vectors.'))),
+  user: v.optional(v.pipe(v.string(), v.description('Accepted and ignored.'))),
+  input_type: v.optional(v.pipe(v.picklist(inputTypes, 'must be "query" or "passage"'), v.description('Extension: the e5 prefix to add, "query" (default) or "passage".'))),
 });
 
 export const TeiEmbed = v.object({
-  inputs: v.union([text, v.array(text)], 'must be a string or an array of strings'),
-  normalize: v.optional(v.boolean()),
-  truncate: v.optional(v.boolean()),
-  truncation_direction: v.optional(v.picklist(directions, 'must be "left" or "right"')),
-  prompt_name: v.optional(v.nullable(v.picklist(inputTypes, 'must be "query" or "passage"'))),
+  inputs: v.pipe(v.union([text, v.array(text), tokenIds, v.array(tokenIds)], 'must be a string, an array of strings, or token ids'),
+    v.description('One text, a list, or the model\'s own token ids.')),
+  normalize: v.optional(v.pipe(v.boolean(), v.description('L2-normalize (default true).'))),
+  truncate,
+  truncation_direction: truncationDirection,
+  prompt_name: promptName,
+  dimensions: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted.')))),
+});
+
+export const TeiEmbedAll = v.object({
+  inputs: teiInputs,
+  truncate,
+  truncation_direction: truncationDirection,
+  prompt_name: promptName,
+});
+
+export const TeiSimilarity = v.object({
+  inputs: v.object({
+    source_sentence: v.pipe(v.string(), v.description('The text the others are compared with.')),
+    sentences: v.pipe(v.array(v.string()), v.description('Texts to compare with the source sentence.')),
+  }),
+  parameters: v.optional(v.nullable(v.object({ truncate, truncation_direction: truncationDirection, prompt_name: promptName }))),
 });
 
 export const TeiTokenize = v.object({
-  inputs: v.union([text, v.array(text)], 'must be a string or an array of strings'),
-  add_special_tokens: v.optional(v.boolean()),
-  prompt_name: v.optional(v.nullable(v.picklist(inputTypes, 'must be "query" or "passage"'))),
+  inputs: teiInputs,
+  add_special_tokens: v.optional(v.pipe(v.boolean(), v.description('Add <s> and </s> (default true).'))),
+  prompt_name: promptName,
+});
+
+export const TeiDecode = v.object({
+  ids: v.pipe(v.union([tokenIds, v.array(tokenIds)], 'must be token ids or a list of them'), v.description('The model\'s own token ids, one list or several.')),
+  skip_special_tokens: v.optional(v.pipe(v.boolean(), v.description('Leave out <s>, </s>, <pad>, <unk>, <mask> (default true).'))),
 });
 
 /** The field a client of the other API would send instead, and what that route is. */

@@ -38,3 +38,12 @@ export class Oracle {
     return out;
   }
 }
+
+/** The Rust library's decode, for the same file. */
+export async function rustDecode(tokenizerJson: string, ids: number[][], skipSpecialTokens: boolean): Promise<string[]> {
+  const rust = createRequire(import.meta.url)('tokenizers') as { Tokenizer: { fromFile(path: string): { decode(ids: number[], skip: boolean): Promise<string> } } };
+  const tok = rust.Tokenizer.fromFile(tokenizerJson);
+  const out: string[] = [];
+  for (const row of ids) out.push(await tok.decode(row, skipSpecialTokens));
+  return out;
+}

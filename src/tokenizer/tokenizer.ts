@@ -71,6 +71,7 @@ export class Tokenizer {
   private readonly prefixIds: number[];
   private readonly suffixIds: number[];
   private pieceDecoder: TextDecoder | null = null;
+  private specialIds: Set<number> | undefined;
 
   constructor(data: TokenizerData) {
     this.data = data;
@@ -118,6 +119,31 @@ export class Tokenizer {
     if (id < 0 || id >= this.meta.vocabSize) return '';
     this.pieceDecoder ??= new TextDecoder();
     return this.pieceDecoder.decode(pieceText.subarray(pieceOffsets[id], pieceOffsets[id + 1]));
+  }
+
+  /** Whether an id is one of the special added tokens (<s>, </s>, <pad>, <unk>, <mask>). */
+  isSpecial(id: number): boolean {
+    this.specialIds ??= new Set(this.meta.addedTokens.filter((t) => t.special).map((t) => t.id));
+    return this.specialIds.has(id);
+  }
+
+  /**
+   * Ids back to text as the Rust library's decode does: pieces through the Metaspace decoder
+   * (the replacement character becomes a space, and the first kept piece loses its leading
+   * one unless the scheme is "never"), special tokens left out when asked.
+   */
+  decode(ids: readonly number[], skipSpecialTokens = true): string {
+    const { replacement, prependScheme } = this.meta.metaspace;
+    let out = '';
+    let first = true;
+    for (const id of ids) {
+      if (skipSpecialTokens && this.isSpecial(id)) continue;
+      let s = this.piece(id).replaceAll(replacement, ' ');
+      if (first && prependScheme !== 'never' && s.startsWith(' ')) s = s.slice(1);
+      first = false;
+      out += s;
+    }
+    return out;
   }
 
   encode(input: string, options: EncodeOptions = {}): Encoding {
