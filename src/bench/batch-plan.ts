@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { usableCores } from '../cpu.js';
 import { byLength, planBatches } from '../engine/batching.js';
 import { OnnxSession } from '../engine/onnx-session.js';
-import { PREPARED_FILES } from '../model/manifest.js';
+import { PREPARED_FILES, readManifest } from '../model/manifest.js';
+import { EmbeddingRows } from '../engine/embedding-rows.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { multilingualSample } from '../testing/gettext.js';
@@ -41,6 +42,8 @@ const tok = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tok
 const inputs = texts.map((t) => tok.encode(t, { maxLength: 512 }).ids);
 const realTokens = inputs.reduce((a, x) => a + x.length, 0);
 const session = await OnnxSession.load(join(preparedDir, PREPARED_FILES.model), { threads: 1 });
+const manifest = readManifest(preparedDir);
+const table = manifest?.embeddings ? await EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : undefined;
 
 async function runAll(groups: number[][], ids: number[][]): Promise<void> {
   for (const g of groups) {
@@ -52,7 +55,7 @@ async function runAll(groups: number[][], ids: number[][]): Promise<void> {
       a[r * cols + t] = BigInt(v);
       m[r * cols + t] = 1n;
     }));
-    await session.forward(a, m, rows, cols);
+    await session.forward(a, m, rows, cols, table ? await table.lookup(a) : undefined);
   }
 }
 

@@ -67,7 +67,7 @@ export function dropCaches(): boolean {
 export function writeResult(name: string, machine: MachineInfo, data: unknown): string {
   const dir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = machine.date.slice(0, 16).replace(':', '');
+  const stamp = machine.date.slice(0, 19).replace(/:/g, '');
   const file = join(dir, `${name}-${stamp}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;

@@ -1,6 +1,7 @@
 // From token ids to vectors: plan batches by padded-token budget, run the session, pool.
 
 import { planBatches } from './batching.js';
+import type { EmbeddingRows } from './embedding-rows.js';
 import type { OnnxSession } from './onnx-session.js';
 import { l2Normalize, meanPool } from './pooling.js';
 
@@ -8,6 +9,8 @@ export interface EmbedderOptions {
   /** Padded tokens (rows × longest) per session run. */
   batchTokens: number;
   padId: number;
+  /** The word-embedding rows, when the graph takes them as an input. */
+  rows?: EmbeddingRows;
 }
 
 export interface BatchStats {
@@ -46,7 +49,8 @@ export class Embedder {
           mask[r * cols + t] = 1n;
         }
       });
-      const { hidden, dim } = await this.session.forward(ids, mask, rows, cols);
+      const embeds = this.opts.rows ? await this.opts.rows.lookup(ids) : undefined;
+      const { hidden, dim } = await this.session.forward(ids, mask, rows, cols, embeds);
       const pooled = meanPool(hidden, rows, cols, dim, group.map((i) => lengths[i]));
       group.forEach((input, r) => {
         // A copy: `hidden` belongs to this run's output and is not kept.

@@ -105,12 +105,21 @@ export class OnnxSession {
     return new OnnxSession(session, TensorCtor, { inputs, outputs }, outputName);
   }
 
-  /** ids and mask are [rows, cols] row-major. */
-  async forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number): Promise<Forward> {
+  /** Whether the graph takes the looked-up word embeddings as an input (prepared format 3). */
+  get takesEmbeddings(): boolean {
+    return this.io.inputs.includes('inputs_embeds');
+  }
+
+  /** ids and mask are [rows, cols] row-major; embeds [rows, cols, dim] when the graph takes them. */
+  async forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward> {
     const feeds: Record<string, Tensor> = {
       input_ids: new this.TensorCtor('int64', ids, [rows, cols]),
       attention_mask: new this.TensorCtor('int64', mask, [rows, cols]),
     };
+    if (this.takesEmbeddings) {
+      if (!embeds) throw new Error('the graph takes inputs_embeds and none were given (embeddings.bin missing from the prepared folder?)');
+      feeds.inputs_embeds = new this.TensorCtor('float32', embeds, [rows, cols, embeds.length / (rows * cols)]);
+    }
     if (this.io.inputs.includes('token_type_ids')) {
       feeds.token_type_ids = new this.TensorCtor('int64', new BigInt64Array(rows * cols), [rows, cols]);
     }

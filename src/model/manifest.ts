@@ -3,10 +3,13 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EmbeddingTable } from '../onnx/embedding-table.js';
 import type { Dtype, ModelConfig } from './layout.js';
 
 // 2: int8 models also get the graph with uint8 weights (model.u8.onnx) for CPUs without VNNI.
-export const PREPARED_FORMAT = 2;
+// 3: the word-embedding table is out of the graph, in embeddings.bin, read row by row.
+export const PREPARED_FORMAT = 3;
+export const EMBEDDINGS_FILE = 'embeddings.bin';
 export const MANIFEST_FILE = 'manifest.json';
 export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
 export const PREPACKED_DIR = 'prepacked';
@@ -34,6 +37,10 @@ export interface Manifest {
   outputs: Record<string, number>;
   /** How a q4 graph was made: the MatMulNBits parameters and the export it came from. */
   quantization?: { blockSize: number; accuracyLevel: number; from: string };
+  /** The word-embedding table, read row by row; absent when the graph's lookup was not recognised. */
+  embeddings?: { file: string; table: EmbeddingTable };
+  /** Why the table stayed in the graph, when it did. */
+  embeddingsKept?: string;
   /** For int8: the graph with uint8 weights, for CPUs whose u8×s8 kernels saturate. */
   u8?: { model: string; data: string };
   /** The graph in use on the CPU it was packed on, with packed weights; valid only there. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { EngineConfigOptions } from '../config.js';
 import { Embedder, type BatchStats } from '../engine/embedder.js';
 import { chooseInt8Weights, int8Kernels, type Int8Choice, type Int8Weights } from '../engine/int8-kernels.js';
+import { EmbeddingRows } from '../engine/embedding-rows.js';
 import { OnnxSession, ort } from '../engine/onnx-session.js';
 import { cpuFingerprint } from '../cpu.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
@@ -49,6 +50,7 @@ export class Pipeline {
     readonly graph: string,
     /** For int8 models: which weights run here, and why. */
     readonly int8: Int8Choice | null,
+    private readonly rows?: EmbeddingRows,
   ) {}
 
   static async load(preparedDir: string, engine: EngineConfigOptions): Promise<Pipeline> {
@@ -56,9 +58,10 @@ export class Pipeline {
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
     const chosen = chooseGraph(manifest, engine.int8Weights ?? 'auto');
     const sessionPromise = chosen.then((c) => OnnxSession.load(join(preparedDir, c.graph), { threads: engine.threads }));
+    const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
-    const [session, { graph, int8 }] = await Promise.all([sessionPromise, chosen]);
-    return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId }), graph, int8);
+    const [session, { graph, int8 }, rows] = await Promise.all([sessionPromise, chosen, rowsPromise]);
+    return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, rows }), graph, int8, rows);
   }
 
   /** Whether this process runs the packed-weight graph. */
@@ -97,5 +100,6 @@ export class Pipeline {
 
   async close(): Promise<void> {
     await this.session.release();
+    await this.rows?.close();
   }
 }

@@ -23,7 +23,8 @@ test('prepare writes the compiled tokenizer, the optimized graph with external w
   for (const f of Object.values(PREPARED_FILES)) assert.ok(existsSync(join(target, f)), f);
   const m = readManifest(target);
   assert.equal(m?.dtype, 'int8');
-  assert.deepEqual(m?.io.inputs, ['input_ids', 'attention_mask']);
+  assert.deepEqual(m?.io.inputs, ['input_ids', 'attention_mask', 'inputs_embeds']);
+  assert.equal(m?.embeddings?.table.rows, 250002, 'the word-embedding table is read row by row');
   assert.ok(lines.some((l) => /tokenizer: 250002 pieces/.test(l)));
 
   const second = await prepareModel(files, target, {}, () => {});
@@ -127,4 +128,27 @@ test('q4: made from the int8 export with 4-bit MatMuls, recorded in the manifest
   // An explicit prepared folder holding another dtype is not taken for this one.
   const wrong = await prepareModel(resolveModelDir(dir, 'int8'), target, {}, () => {});
   assert.match(wrong.reason ?? '', /prepared as q4, int8 asked for/);
+});
+
+test('a graph whose embedding lookup is not recognised keeps its table, says why, and serves the same vectors', async () => {
+  const { Pipeline } = await import('../pipeline/pipeline.js');
+  const { writeFixtureModel } = await import('../fixtures/generate.js');
+  const dir = join(work, 'unusual-lookup');
+  writeFixtureModel(dir, 'tiny', 'int8', undefined, { unusualLookup: true });
+  const target = defaultPreparedDir(dir, 'int8');
+  const lines: string[] = [];
+  await prepareModel(resolveModelDir(dir), target, {}, (m) => lines.push(m));
+  const m = readManifest(target);
+  assert.equal(m?.embeddings, undefined);
+  assert.equal(m?.embeddingsKept, 'no Gather of input_ids found');
+  assert.ok(lines.some((l) => /the table stays in the graph \(no Gather of input_ids found\)/.test(l)), lines.join('\n'));
+  const usual = (await import('../testing/models.js')).preparedFixture;
+  const texts = ['query: сколько стоит доставка', 'passage: Le chat dort sur le canapé.'];
+  const vectors: Float32Array[][] = [];
+  for (const d of [target, (await usual('tiny', 'int8')).preparedDir]) {
+    const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
+    vectors.push((await p.embed(texts, { inputType: 'query', normalize: true, truncate: true })).vectors);
+    await p.close();
+  }
+  for (let i = 0; i < texts.length; i++) assert.ok(vectors[0][i].every((x, k) => Math.abs(x - vectors[1][i][k]) < 1e-6), 'the same vectors either way');
 });

@@ -8,10 +8,11 @@ import { basename, dirname, join } from 'node:path';
 import { cpuFingerprint } from '../cpu.js';
 import { chooseInt8Weights, int8Kernels } from '../engine/int8-kernels.js';
 import { optimizeModel, ort, savePrepacked } from '../engine/onnx-session.js';
-import { PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, U8_FILES, type Manifest } from '../model/manifest.js';
+import { EMBEDDINGS_FILE, PREPACKED_DIR, PREPARED_FILES, PREPARED_FORMAT, MANIFEST_FILE, readManifest, stamp, staleReason, U8_FILES, type Manifest } from '../model/manifest.js';
 import { REQUIRED_FILES, type Dtype, type ModelFiles } from '../model/layout.js';
 import { rewriteTo4BitApart, type To4BitOptions } from '../onnx/to-4bit.js';
 import { rewriteWeightsToU8 } from '../onnx/to-u8-weights.js';
+import { extractEmbeddingTable } from '../onnx/embedding-table.js';
 import { writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { onnxruntimeVersion, ortosVersion } from '../version.js';
@@ -118,6 +119,28 @@ export async function prepareModel(
       if (q.leftAlone.length > 0) log(`  q4: left as they were (pattern not recognised): ${q.leftAlone.join(', ')}`);
     }
 
+    // The word-embedding table out of the graph, into a file the engine reads row by row.
+    t = performance.now();
+    let embeddings: Manifest['embeddings'];
+    let embeddingsKept: string | undefined;
+    const lookupFree = join(tmp, 'lookup-free.onnx');
+    let extracted;
+    try {
+      extracted = extractEmbeddingTable(graphSource, lookupFree, EMBEDDINGS_FILE);
+    } catch (e) {
+      throw new Error(`${files.onnxName}: not a readable ONNX model (${(e as Error).message}); download it again, or check the file`);
+    }
+    if ('table' in extracted) {
+      embeddings = { file: EMBEDDINGS_FILE, table: extracted.table };
+      if (graphSource !== files.onnx) rmSync(graphSource);
+      graphSource = lookupFree;
+      const tb = extracted.table;
+      log(`  embeddings: ${tb.rows} × ${tb.dim} ${tb.type} table out of the graph, read row by row (${((tb.rows * tb.dim * (tb.type === 'float32' ? 4 : 1)) / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    } else {
+      embeddingsKept = extracted.kept;
+      log(`  embeddings: the table stays in the graph (${extracted.kept}); the model serves as before, reading its pages through the memory map`);
+    }
+
     t = performance.now();
     const io = await optimizeModel(graphSource, join(tmp, PREPARED_FILES.model), PREPARED_FILES.data);
     if (graphSource !== files.onnx) rmSync(graphSource);
@@ -161,10 +184,12 @@ export async function prepareModel(
       io,
       sources: sourcesOf(files).map((name) => stamp(files.dir, name)),
       outputs: Object.fromEntries(
-        [...Object.values(PREPARED_FILES), ...(u8 ? Object.values(u8) : []), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
+        [...Object.values(PREPARED_FILES), ...(embeddings ? [embeddings.file] : []), ...(u8 ? Object.values(u8) : []), ...(prepacked ? [prepacked.model, join(PREPACKED_DIR, PREPARED_FILES.data)] : [])]
           .map((name) => [name, statSync(join(tmp, name)).size]),
       ),
       quantization,
+      embeddings,
+      embeddingsKept,
       u8,
       prepacked,
     };

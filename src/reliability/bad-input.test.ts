@@ -132,13 +132,13 @@ test('a chunked body that never ends and headers that trickle in are cut off by 
   const endless = await rawRequest(s.url, [
     'POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
     '5\r\n{"inp\r\n',
-  ], { keepOpen: true, timeoutMs: 8000 });
+  ], { timeoutMs: 8000 });
   count(endless.status);
   assert.ok(endless.closedByServer, 'the server closed the endless request');
   assert.ok(endless.ms < 6000, `closed after ${endless.ms} ms`);
   assert.ok(endless.status === null || (endless.status >= 400 && endless.status < 500));
 
-  const slow = await rawRequest(s.url, ['GET /health HTTP/1.1\r\n', 'host: x\r\n', 'x-a: 1\r\n', 'x-b: 2\r\n', 'x-c: 3\r\n', 'x-d: 4\r\n', 'x-e: 5\r\n'], { gapMs: 700, keepOpen: true, timeoutMs: 8000 });
+  const slow = await rawRequest(s.url, ['GET /health HTTP/1.1\r\n', 'host: x\r\n', 'x-a: 1\r\n', 'x-b: 2\r\n', 'x-c: 3\r\n', 'x-d: 4\r\n', 'x-e: 5\r\n'], { gapMs: 700, timeoutMs: 8000 });
   count(slow.status);
   assert.ok(slow.closedByServer, 'slowloris connection closed');
   assert.ok(slow.ms < 6000, `closed after ${slow.ms} ms`);

@@ -11,7 +11,7 @@ export interface RawResponse {
   closedByServer: boolean;
 }
 
-export function rawRequest(url: string, chunks: Array<Buffer | string>, opts: { gapMs?: number; timeoutMs?: number; keepOpen?: boolean } = {}): Promise<RawResponse> {
+export function rawRequest(url: string, chunks: Array<Buffer | string>, opts: { gapMs?: number; timeoutMs?: number } = {}): Promise<RawResponse> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -42,7 +42,8 @@ export function rawRequest(url: string, chunks: Array<Buffer | string>, opts: { 
         socket.write(c);
         if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
-      if (!opts.keepOpen) socket.end();
+      // No half-close after the request: the server, like nginx, takes a client that closes
+      // its side as gone (499) and drops its queued work. Requests say "connection: close".
     });
   });
 }
