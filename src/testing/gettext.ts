@@ -103,3 +103,25 @@ export function multilingualSample(count: number, seed: number): string[] {
   const committed = JSON.parse(readFileSync(join(FIXTURES, 'parity-sample.json'), 'utf8')) as { strings: string[] };
   return committed.strings.slice(0, count);
 }
+
+/**
+ * `count` passages whose lengths are spread evenly over [minChars, maxChars]: consecutive
+ * strings of one language joined with spaces until the drawn length is reached, then cut there.
+ * RAG chunks look like this (a paragraph to a page), unlike single UI strings.
+ */
+export function multilingualPassages(count: number, minChars: number, maxChars: number, seed: number): string[] {
+  const pool = multilingualSample(Math.max(count * 8, 2000), seed);
+  const rand = seededRandom(seed + 1);
+  const out: string[] = [];
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    const want = minChars + Math.floor(rand() * (maxChars - minChars + 1));
+    let text = '';
+    while (text.length < want) {
+      text += (text ? ' ' : '') + pool[k % pool.length];
+      k++;
+    }
+    out.push([...text].slice(0, want).join(''));
+  }
+  return out;
+}
