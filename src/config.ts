@@ -46,6 +46,8 @@ export interface EngineConfigOptions {
   batchTokens: number;
   /** int8 graphs: auto (exact on every CPU; the default), or forced int8 (s8) or uint8 (u8) weights, for measurements. */
   int8Weights?: Int8Weights;
+  /** The task for instruct models' queries when a request gives none (else the model's default). */
+  instruction?: string;
 }
 
 /** A flag's value, else the environment variable's (empty counts as unset). */
@@ -144,5 +146,6 @@ export function engineConfig(flags: Flags, env: Env): EngineConfigOptions {
     threads: intIn('--threads', pick(flags, 'threads', env, 'THREADS'), usableCores(), 1, 256),
     batchTokens: intIn('--batch-tokens', pick(flags, 'batch-tokens', env, 'BATCH_TOKENS'), 256, 16, 4096),
     int8Weights: oneOf('--int8-weights', pick(flags, 'int8-weights', env, 'INT8_WEIGHTS'), INT8_WEIGHTS, 'auto'),
+    instruction: pick(flags, 'instruction', env, 'INSTRUCTION'),
   };
 }

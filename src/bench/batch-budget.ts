@@ -13,12 +13,12 @@ const { preparedDir } = await preparedFixture('e5-base', 'int8');
 const rows: Array<{ budget: number; tokensPerSec: number; ms: number; tokens: number }> = [];
 for (const budget of [64, 128, 256, 512, 1024, 2048]) {
   const p = await Pipeline.load(preparedDir, { threads: 1, batchTokens: budget });
-  await p.embed(texts.slice(0, 8), { inputType: 'passage', normalize: true, truncate: true });
+  await p.embed(texts.slice(0, 8), { prompt: 'passage', normalize: true, truncate: true });
   let best = Infinity;
   let tokens = 0;
   for (let run = 0; run < 2; run++) {
     const t0 = performance.now();
-    tokens = (await p.embed(texts, { inputType: 'passage', normalize: true, truncate: true })).tokens;
+    tokens = (await p.embed(texts, { prompt: 'passage', normalize: true, truncate: true })).tokens;
     best = Math.min(best, performance.now() - t0);
   }
   await p.close();

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const pipe = await Pipeline.load(dir, { threads: 1, batchTokens: 256 });
     const loadMs = performance.now() - t0;
-    const opts = { inputType: 'passage' as const, normalize: true, truncate: true };
+    const opts = { prompt: 'passage', normalize: true, truncate: true };
     await pipe.embed(['query: разогрев'], opts);
     const single: number[] = [];
     for (let i = 0; i < 60; i++) {

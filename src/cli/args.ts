@@ -21,15 +21,22 @@ export const ENGINE_OPTIONS: Options = {
   threads: { type: 'string' },
   'batch-tokens': { type: 'string' },
   'int8-weights': { type: 'string' },
+  instruction: { type: 'string' },
 };
 
 export const MODEL_HELP = `Model (flags win over environment variables):
   --model-dir DIR      a local folder in the Hugging Face hub layout (env MODEL_DIR):
                        config.json, tokenizer.json, tokenizer_config.json and
-                       onnx/model_qint8_avx512_vnni.onnx, onnx/model_quantized.onnx or onnx/model.onnx
+                       onnx/model_qint8_avx512_vnni.onnx, onnx/model_quantized.onnx or onnx/model.onnx;
+                       pooling, prompts and token limit are read from its sentence-transformers
+                       files (modules.json, 1_Pooling/config.json, sentence_bert_config.json,
+                       config_sentence_transformers.json) when it has them
   --model REPO[@REV]   hub repo to download when no --model-dir is given (env MODEL;
                        default intfloat/multilingual-e5-base at a pinned revision). REV is a
-                       commit, a branch, a tag or refs/pr/N
+                       commit, a branch, a tag or refs/pr/N. The multilingual-e5 family:
+                       intfloat/multilingual-e5-small (384 dimensions), -base (768), -large
+                       (1024) and -large-instruct (1024, queries take an instruction); other
+                       sentence-transformers models with an XLM-R or BERT ONNX export work too
   --dtype int8|fp32|q4 which form to serve (env DTYPE; default: int8 if present). q4 is
                        made by prepare from the int8 export: 4-bit MatMul weights, fewer
                        bytes to read at a cold start, slightly less exact (see README)
@@ -57,7 +64,11 @@ export const ENGINE_HELP = `Engine:
   --int8-weights W     auto (default): the int8 graph whose integer products are exact on this
                        CPU: int8 weights where u8×s8 kernels are exact (VNNI, ARM), uint8
                        weights elsewhere (x86 without VNNI, where u8×s8 saturates). s8 or u8
-                       force one, for measurements (env INT8_WEIGHTS)`;
+                       force one, for measurements (env INT8_WEIGHTS)
+  --instruction TEXT   for instruction-following models (multilingual-e5-large-instruct): the
+                       task written before queries that give none (env INSTRUCTION; default the
+                       model card's "Given a web search query, retrieve relevant passages that
+                       answer the query")`;
 
 export interface Parsed {
   flags: Flags;

@@ -51,9 +51,18 @@ test('every command has --help, and mistakes exit 2 with a message', () => {
   const bare = run(['cost', '--idle', '5']);
   assert.equal(bare.code, 2, 'a duration without a unit is refused, not taken as seconds');
   assert.match(bare.err, /--idle must be a duration with a unit, like 500ms, 30s, 5m or 1h, got "5" \(seconds\? write 5s\)/);
-  const badType = run(['embed', '--input-type', 'question', 'x']);
-  assert.equal(badType.code, 2);
-  assert.match(badType.err, /query or passage/);
+});
+
+test('embed: a prompt or an instruction the model does not take is exit 2, naming the model\'s prompts', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const badType = run(['embed', '--model-dir', modelDir, '--input-type', 'question', 'x']);
+  assert.equal(badType.code, 2, badType.err);
+  assert.match(badType.err, /--input-type: this model has no prompt "question" \(it has "query", "passage"\)/);
+  const instruct = run(['embed', '--model-dir', modelDir, '--instruction', 'Find it', 'x']);
+  assert.equal(instruct.code, 2, instruct.err);
+  assert.match(instruct.err, /--instruction: this model takes no instruction/);
+  const ok = run(['embed', '--model-dir', modelDir, '--input-type', 'document', 'x']);
+  assert.equal(ok.code, 0, ok.err);
 });
 
 test('a missing model folder is a one-line error, exit 1, no stack trace', () => {

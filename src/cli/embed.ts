@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
+import { PromptError } from '../model/rules.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { INPUT_TYPES, type InputType } from '../tokenizer/e5-input.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
 
@@ -11,11 +11,14 @@ export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
 
 Prints one JSON array (the vector) per input on stdout, in input order. Empty lines on
 stdin are skipped (stderr says how many), so line N of the output is the Nth non-empty line.
-e5 needs a "query: " or "passage: " prefix; it is added unless the text has one.
+The model's prompt is put before each text unless the text starts with one (e5: "query: "
+or "passage: "; its files or the built-in table say which; "ortos-embed serve" shows them
+in GET /info).
 
-  --input-type query|passage   prefix to add (default query; use query for symmetric tasks)
+  --input-type NAME            the prompt: query (the e5 default; also for symmetric tasks),
+                               passage, or any name in the model's config_sentence_transformers.json
   --no-normalize               skip L2 normalization
-  --no-truncate                refuse inputs over 512 tokens instead of cutting them
+  --no-truncate                refuse inputs over the model's token limit instead of cutting them
 
 ${MODEL_HELP}
 
@@ -36,10 +39,10 @@ export const EMBED_OPTIONS = {
 } satisfies Options;
 
 /** Everything embed reads from its flags and the environment, validated once. */
-export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; inputType: InputType } {
-  const inputType = (flags['input-type'] ?? 'query') as InputType;
-  if (!INPUT_TYPES.includes(inputType)) throw new ConfigError(`--input-type must be query or passage, got "${String(flags['input-type'])}"`);
-  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), inputType };
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined } {
+  const prompt = flags['input-type'];
+  if (prompt !== undefined && (typeof prompt !== 'string' || prompt.trim() === '')) throw new ConfigError('--input-type needs a prompt name, such as query or passage');
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt };
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
@@ -48,7 +51,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
     console.log(EMBED_HELP);
     return 0;
   }
-  const { model, engine, inputType } = embedSettings(flags, env);
+  const { model, engine, prompt } = embedSettings(flags, env);
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
@@ -58,11 +61,18 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const texts = positionals.length > 0 ? given : given.filter((l) => l.trim() !== '');
   if (given.length > texts.length) log(`skipped ${given.length - texts.length} empty line${given.length - texts.length > 1 ? 's' : ''} of stdin`);
   if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or non-empty lines on stdin');
-  const result = await pipeline.embed(texts, {
-    inputType,
-    normalize: flags['no-normalize'] !== true,
-    truncate: flags['no-truncate'] !== true,
-  });
+  let result;
+  try {
+    result = await pipeline.embed(texts, {
+      prompt,
+      instruction: engine.instruction,
+      normalize: flags['no-normalize'] !== true,
+      truncate: flags['no-truncate'] !== true,
+    });
+  } catch (e) {
+    if (e instanceof PromptError) throw new ConfigError(`--${e.field === 'prompt' ? 'input-type' : 'instruction'}: ${e.message}`);
+    throw e;
+  }
   let out = '';
   for (const v of result.vectors) out += JSON.stringify(Array.from(v)) + '\n';
   process.stdout.write(out);

@@ -1,5 +1,6 @@
 import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
+import { INSTRUCTION } from '../model/rules.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { startApp, type App } from '../server/app.js';
@@ -115,6 +116,9 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
       const ready = await ensurePrepared(model, (m) => log.info(m.trim()));
       origin = ready.origin;
       pipeline = await Pipeline.load(ready.prepared.dir, engine);
+      if (engine.instruction !== undefined && !Object.values(pipeline.rules.prompts).some((p) => p.includes(INSTRUCTION))) {
+        log.warn('INSTRUCTION / --instruction is set, but this model takes no instruction: it is not used', { model: pipeline.name });
+      }
       return pipeline;
     },
     info: () => {
@@ -128,6 +132,12 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
         quantization: m?.quantization ?? null,
         dimensions: pipeline?.dimensions ?? null,
         max_input_tokens: pipeline?.maxTokens ?? null,
+        // The model's rules, and where each came from (its files or the built-in table).
+        pooling: pipeline?.rules.pooling ?? null,
+        prompts: pipeline?.rules.prompts ?? null,
+        default_prompt: pipeline?.rules.defaultPrompt ?? null,
+        ...(pipeline?.rules.defaultInstruction !== undefined ? { default_instruction: pipeline.rules.defaultInstruction } : {}),
+        rules_from: pipeline?.rules.from ?? null,
         threads: engine.threads,
         batch_tokens: engine.batchTokens,
         // Which int8 kernels run and why: u8×s8 saturates on x86 without VNNI.

@@ -74,7 +74,7 @@ export async function verifyCommand(argv: string[], env: Env): Promise<number> {
     const ready = await ensurePrepared({ ...base, dtype, preparedDir: undefined }, log);
     const pipeline = await Pipeline.load(ready.prepared.dir, engine);
     if (pipeline.int8) int8Path = `int8 path: ${pipeline.int8.weights === 'u8' ? 'uint8 weights, u8×u8 kernels' : 'int8 weights, u8×s8 kernels'} (${pipeline.int8.reason})`;
-    vectors[dtype] = (await pipeline.embed(VERIFY_SAMPLE, { inputType: 'query', normalize: true, truncate: true })).vectors;
+    vectors[dtype] = (await pipeline.embed(VERIFY_SAMPLE, { normalize: true, truncate: true })).vectors;
     await pipeline.close();
   }
   const cos = VERIFY_SAMPLE.map((_, i) => cosine(vectors[tried][i], vectors[reference][i]));

@@ -3,12 +3,15 @@
 import { planBatches } from './batching.js';
 import type { EmbeddingRows } from './embedding-rows.js';
 import type { OnnxSession } from './onnx-session.js';
-import { l2Normalize, meanPool } from './pooling.js';
+import type { Pooling } from '../model/rules.js';
+import { l2Normalize, pool } from './pooling.js';
 
 export interface EmbedderOptions {
   /** Padded tokens (rows × longest) per session run. */
   batchTokens: number;
   padId: number;
+  /** How token vectors become one (the model's Pooling module; mean when it has none). */
+  pooling?: Pooling;
   /** The word-embedding rows, when the graph takes them as an input. */
   rows?: EmbeddingRows;
 }
@@ -31,7 +34,7 @@ export class Embedder {
   }
 
   /**
-   * Per input, in input order: the mean of its token vectors (not normalized), or, where
+   * Per input, in input order: its pooled vector (not normalized), or, where
    * `tokens[i]` is set, all its token vectors back to back ([length × dim], for /embed_all).
    */
   async run(inputs: readonly number[][], tokens: readonly boolean[] | null, onBatch?: (s: BatchStats) => void): Promise<Float32Array[]> {
@@ -51,7 +54,7 @@ export class Embedder {
       });
       const embeds = this.opts.rows ? await this.opts.rows.lookup(ids) : undefined;
       const { hidden, dim } = await this.session.forward(ids, mask, rows, cols, embeds);
-      const pooled = meanPool(hidden, rows, cols, dim, group.map((i) => lengths[i]));
+      const pooled = pool(this.opts.pooling ?? 'mean', hidden, rows, cols, dim, group.map((i) => lengths[i]));
       group.forEach((input, r) => {
         // A copy: `hidden` belongs to this run's output and is not kept.
         out[input] = tokens?.[input] ? hidden.slice(r * cols * dim, (r * cols + lengths[input]) * dim) : pooled[r];

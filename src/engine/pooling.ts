@@ -1,4 +1,8 @@
-// e5's pooling: the mean of the last hidden state over real (unmasked) tokens, then L2.
+// Pooling, as sentence-transformers' models/Pooling.py computes it: the mean of the last
+// hidden state over real (unmasked) tokens (e5), the first token (CLS: bge-m3), or the last
+// real token; then, where asked, L2.
+
+import type { Pooling } from '../model/rules.js';
 
 /**
  * hidden is [rows, cols, dim] with each row's real tokens first (right padding);
@@ -27,4 +31,15 @@ export function l2Normalize(v: Float32Array): Float32Array {
   const norm = Math.sqrt(sum);
   if (norm > 0) for (let i = 0; i < v.length; i++) v[i] /= norm;
   return v;
+}
+
+/** One vector per row by `mode`; rows are right-padded, `lengths[r]` real tokens each. */
+export function pool(mode: Pooling, hidden: Float32Array, rows: number, cols: number, dim: number, lengths: readonly number[]): Float32Array[] {
+  if (mode === 'mean') return meanPool(hidden, rows, cols, dim, lengths);
+  const out: Float32Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const t = mode === 'cls' ? 0 : Math.max(0, lengths[r] - 1);
+    out.push(hidden.slice((r * cols + t) * dim, (r * cols + t + 1) * dim));
+  }
+  return out;
 }

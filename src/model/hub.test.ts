@@ -136,7 +136,7 @@ test('huggingface.co today: small files via the relative 307 to resolve-cache (q
   assert.equal(readlinkSync(join(snap.dir, 'tokenizer.json')), `../../blobs/${lfs.sha256}`);
   assert.equal(readFileSync(join(repoFolder(cache, REPO), 'refs', 'main'), 'utf8'), hub.commit);
   // The small file's bytes came from the resolve-cache URL with its etag query.
-  const got = hub.requests.filter((r) => r.method === 'GET' && r.path.includes('/api/resolve-cache/') && r.path.endsWith('/config.json'));
+  const got = hub.requests.filter((r) => r.method === 'GET' && r.path.includes('/api/resolve-cache/') && r.path.endsWith(`/${hub.commit}/config.json`));
   assert.equal(got.length, 1);
   assert.match(got[0].query, /etag=%22[0-9a-f]{40}%22/);
   // Sizes are the file's: the client asked for no compression.

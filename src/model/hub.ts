@@ -22,6 +22,7 @@ import { acquireLock, type LockOptions } from './file-lock.js';
 import { blobPath, cachedSnapshot, COMMIT, linkPointer, lockPath, readRef, snapshotDir, writeRef } from './hub-cache.js';
 import { DEFAULT_RETRY, HubError, HubHttp, type RetryPolicy } from './hub-http.js';
 import { ONNX_FILES, REQUIRED_FILES, type Dtype } from './layout.js';
+import { POOLING_FILE, RULE_FILES } from './rules.js';
 
 export { HubError } from './hub-http.js';
 export { repoFolder } from './hub-cache.js';
@@ -208,7 +209,9 @@ export class HubClient {
     if (onnx === undefined) throw new HubError(`${info.repo}@${info.commit} has none of ${order.join(', ')}`);
     const missing = [...REQUIRED_FILES, ...extra].filter((f) => !info.files.has(f));
     if (missing.length > 0) throw new HubError(`${info.repo}@${info.commit} lacks ${missing.join(', ')}: is it a sentence-embedding model with a tokenizer.json?`);
-    for (const path of [...REQUIRED_FILES, ...extra, onnx]) await this.file(info.repo, info.commit, path, info.files.get(path), ref);
+    // The sentence-transformers files say how to pool and prompt; downloaded when the repo has them.
+    const rules = [...info.files.keys()].filter((f) => (RULE_FILES as readonly string[]).includes(f) || POOLING_FILE.test(f));
+    for (const path of [...REQUIRED_FILES, ...extra, ...rules, onnx]) await this.file(info.repo, info.commit, path, info.files.get(path), ref);
     // Refs last: a ref only ever points at a complete snapshot.
     writeRef(hubCache, ref.repo, ref.revision, info.commit);
     if (info.repo !== ref.repo) writeRef(hubCache, info.repo, ref.revision, info.commit);

@@ -1,7 +1,8 @@
 // A model folder in the Hugging Face hub layout, and which of its ONNX exports to use.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { POOLING_FILE, readModelRules, RULE_FILES, type ModelRules } from './rules.js';
 
 export type Dtype = 'int8' | 'fp32' | 'q4';
 export const DTYPES: readonly Dtype[] = ['int8', 'fp32', 'q4'];
@@ -52,6 +53,31 @@ export interface ModelFiles {
   onnxName: string;
   dtype: Dtype;
   config: ModelConfig;
+  /** Pooling, prompts, token limit: read from the sentence-transformers files (rules.ts). */
+  rules: ModelRules;
+  /** The rule files present, relative to dir (their changes make a prepared form stale). */
+  ruleFiles: string[];
+}
+
+/**
+ * How many tokens the position table holds. RoBERTa-family models (XLM-R among them) number
+ * positions from the padding id + 1, so 514 positions hold 512 tokens; BERT numbers them from 0.
+ */
+export function positionLimit(config: ModelConfig): number {
+  const fromPadding = ['xlm-roberta', 'roberta', 'camembert'].includes(config.modelType);
+  return fromPadding ? config.maxPositions - config.padId - 1 : config.maxPositions;
+}
+
+/** The sentence-transformers files in `dir` that say something about its rules. */
+export function ruleFilesIn(dir: string): string[] {
+  const found: string[] = RULE_FILES.filter((f) => existsSync(join(dir, f)));
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir).filter((d) => /^\d+_Pooling$/.test(d)).map((d) => `${d}/config.json`);
+  } catch {
+    // no folder listing: no pooling files
+  }
+  return [...found, ...entries.filter((f) => POOLING_FILE.test(f) && existsSync(join(dir, f)))];
 }
 
 export class ModelDirError extends Error {
@@ -92,11 +118,20 @@ export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
     const lacks = [...missing, ...(onnxName === undefined ? [`one of ${order.join(', ')}`] : [])];
     throw new ModelDirError(`model folder ${dir} lacks ${lacks.join(' and ')} (expected the Hugging Face hub layout)`);
   }
+  const config = readModelConfig(dir);
+  let rules: ModelRules;
+  try {
+    rules = readModelRules(dir, config.name, positionLimit(config));
+  } catch (e) {
+    throw new ModelDirError((e as Error).message);
+  }
   return {
     dir,
     onnx: join(dir, onnxName),
     onnxName,
     dtype: dtype === 'q4' ? 'q4' : ONNX_FILES.fp32.includes(onnxName) ? 'fp32' : 'int8',
-    config: readModelConfig(dir),
+    config,
+    rules,
+    ruleFiles: ruleFilesIn(dir),
   };
 }

@@ -5,10 +5,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddingTable } from '../onnx/embedding-table.js';
 import type { Dtype, ModelConfig } from './layout.js';
+import type { ModelRules } from './rules.js';
 
 // 2: int8 models also get the graph with uint8 weights (model.u8.onnx) for CPUs without VNNI.
 // 3: the word-embedding table is out of the graph, in embeddings.bin, read row by row.
-export const PREPARED_FORMAT = 3;
+// 4: the model's rules (pooling, prompts, token limit) are in the manifest.
+export const PREPARED_FORMAT = 4;
 export const EMBEDDINGS_FILE = 'embeddings.bin';
 export const MANIFEST_FILE = 'manifest.json';
 export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
@@ -31,6 +33,8 @@ export interface Manifest {
   /** Where the model came from, when known (hub repo and revision). */
   origin: { repo?: string; revision?: string };
   config: ModelConfig;
+  /** Pooling, prompts and token limit, read from the model's files when it was prepared. */
+  rules: ModelRules;
   io: { inputs: string[]; outputs: string[] };
   sources: SourceStamp[];
   /** Sizes of the prepared files, so a truncated one is noticed and made again, never loaded. */

@@ -22,7 +22,7 @@ after(async () => {
 const norm = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 test('a text embedded alone equals the same text inside a batch with longer texts (max abs diff ≤ 1e-5)', async () => {
-  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const opts = { prompt: 'query', normalize: true, truncate: true };
   const alone = (await pipeline.embed(['привет мир'], opts)).vectors[0];
   // A few tokens longer only: padding the short text costs less than a run of its own, so the
   // planner keeps the three together (asserted below).
@@ -36,7 +36,7 @@ test('a text embedded alone equals the same text inside a batch with longer text
 });
 
 test('int8: batching changes a vector only within the activation-quantization error (cosine ≥ 0.9999)', async () => {
-  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const opts = { prompt: 'query', normalize: true, truncate: true };
   const alone = (await int8.embed(['привет мир'], opts)).vectors[0];
   let batches = 0;
   const mixed = (await int8.embed(['a text that pads the short one', 'привет мир'], { ...opts, onBatch: () => batches++ })).vectors[1];
@@ -46,26 +46,26 @@ test('int8: batching changes a vector only within the activation-quantization er
 });
 
 test('vectors have the model width and unit norm; --no-normalize keeps the raw mean', async () => {
-  const r = await pipeline.embed(['one', 'two', 'три'], { inputType: 'passage', normalize: true, truncate: true });
+  const r = await pipeline.embed(['one', 'two', 'три'], { prompt: 'passage', normalize: true, truncate: true });
   for (const v of r.vectors) {
     assert.equal(v.length, pipeline.dimensions);
     assert.ok(Math.abs(norm(v) - 1) < 1e-5);
   }
-  const raw = await pipeline.embed(['one'], { inputType: 'passage', normalize: false, truncate: true });
+  const raw = await pipeline.embed(['one'], { prompt: 'passage', normalize: false, truncate: true });
   assert.ok(Math.abs(norm(raw.vectors[0]) - 1) > 1e-3);
 });
 
 test('inputs come back in input order even though batches are length-sorted', async () => {
   const texts = ['x '.repeat(50), 'y', 'z '.repeat(10)];
-  const together = await pipeline.embed(texts, { inputType: 'query', normalize: true, truncate: true });
+  const together = await pipeline.embed(texts, { prompt: 'query', normalize: true, truncate: true });
   for (let i = 0; i < texts.length; i++) {
-    const single = (await pipeline.embed([texts[i]], { inputType: 'query', normalize: true, truncate: true })).vectors[0];
+    const single = (await pipeline.embed([texts[i]], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
     assert.ok(single.every((x, k) => Math.abs(x - together.vectors[i][k]) <= 1e-5));
   }
 });
 
 test('a 100k-character input is embedded (truncated to 512 tokens) and reported', async () => {
-  const r = await pipeline.embed(['длинный текст '.repeat(7200)], { inputType: 'passage', normalize: true, truncate: true });
+  const r = await pipeline.embed(['длинный текст '.repeat(7200)], { prompt: 'passage', normalize: true, truncate: true });
   assert.equal(r.truncated, 1);
   assert.equal(r.tokens, 512);
 });
@@ -84,7 +84,7 @@ test('a graph with a token_type_ids input is fed zeros and gives the same vector
     const p = await Pipeline.load(prepared.dir, { threads: 1, batchTokens: 256 });
     try {
       assert.ok(p.manifest.io.inputs.includes('token_type_ids'));
-      const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+      const opts = { prompt: 'query', normalize: true, truncate: true };
       const a = (await p.embed(['привет мир', 'longer text here'], opts)).vectors;
       const b = (await pipeline.embed(['привет мир', 'longer text here'], opts)).vectors;
       for (let i = 0; i < 2; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-5));

@@ -10,7 +10,8 @@ import { OnnxSession, ort } from '../engine/onnx-session.js';
 import { cpuFingerprint } from '../cpu.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
-import { prepareInputs, type PrepareOptions } from '../tokenizer/e5-input.js';
+import { prepareInputs, type PrepareOptions } from '../tokenizer/inputs.js';
+import type { ModelRules } from '../model/rules.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 
 export interface EmbedResult {
@@ -61,7 +62,9 @@ export class Pipeline {
     const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
     const [session, { graph, int8 }, rows] = await Promise.all([sessionPromise, chosen, rowsPromise]);
-    return new Pipeline(manifest, tokenizer, session, new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, rows }), graph, int8, rows);
+    const rules: ModelRules = engine.instruction !== undefined ? { ...manifest.rules, defaultInstruction: engine.instruction } : manifest.rules;
+    const embedder = new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, pooling: rules.pooling, rows });
+    return new Pipeline({ ...manifest, rules }, tokenizer, session, embedder, graph, int8, rows);
   }
 
   /** Whether this process runs the packed-weight graph. */
@@ -78,13 +81,17 @@ export class Pipeline {
     return this.manifest.config.hiddenSize;
   }
 
+  /** Pooling, prompts and token limit in force (the default instruction as configured). */
+  get rules(): ModelRules {
+    return this.manifest.rules;
+  }
+
   get maxTokens(): number {
-    // XLM-R positions start after the padding id: 514 positions hold 512 tokens.
-    return Math.min(512, this.manifest.config.maxPositions - this.manifest.config.padId - 1);
+    return this.manifest.rules.maxTokens;
   }
 
   async embed(texts: readonly string[], opts: EmbedOptions): Promise<EmbedResult> {
-    const inputs = prepareInputs(this.tokenizer, texts, { ...opts, maxTokens: opts.maxTokens ?? this.maxTokens });
+    const inputs = prepareInputs(this.tokenizer, this.rules, texts, opts);
     const vectors = await this.embedder.embedIds(inputs.ids, opts.normalize, opts.onBatch);
     return { vectors, tokens: inputs.tokens, truncated: inputs.truncated };
   }

@@ -69,7 +69,7 @@ test('--prepack saves packed weights for this CPU; they give the same vectors, a
   assert.equal(m?.prepacked?.cpu, cpuFingerprint());
   assert.ok(existsSync(join(target, m!.prepacked!.model)));
   const texts = ['привет', 'a somewhat longer text to embed'];
-  const opts = { inputType: 'query' as const, normalize: true, truncate: true };
+  const opts = { prompt: 'query', normalize: true, truncate: true };
   const packed = await Pipeline.load(target, { threads: 1, batchTokens: 256 });
   assert.equal(packed.prepacked, true);
   const a = (await packed.embed(texts, opts)).vectors;
@@ -110,7 +110,7 @@ test('q4: made from the int8 export with 4-bit MatMuls, recorded in the manifest
   const vectors: Float32Array[][] = [];
   for (const d of [target, int8Dir]) {
     const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
-    vectors.push((await p.embed(texts, { inputType: 'query', normalize: true, truncate: true })).vectors);
+    vectors.push((await p.embed(texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
     await p.close();
   }
   for (let i = 0; i < texts.length; i++) {
@@ -147,7 +147,7 @@ test('a graph whose embedding lookup is not recognised keeps its table, says why
   const vectors: Float32Array[][] = [];
   for (const d of [target, (await usual('tiny', 'int8')).preparedDir]) {
     const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
-    vectors.push((await p.embed(texts, { inputType: 'query', normalize: true, truncate: true })).vectors);
+    vectors.push((await p.embed(texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
     await p.close();
   }
   for (let i = 0; i < texts.length; i++) assert.ok(vectors[0][i].every((x, k) => Math.abs(x - vectors[1][i][k]) < 1e-6), 'the same vectors either way');

@@ -39,7 +39,7 @@ export function defaultPreparedDir(modelDir: string, dtype: Dtype): string {
 }
 
 export function sourcesOf(files: ModelFiles): string[] {
-  return [...REQUIRED_FILES, files.onnxName];
+  return [...REQUIRED_FILES, ...files.ruleFiles, files.onnxName];
 }
 
 function alive(pid: number): boolean {
@@ -181,6 +181,7 @@ export async function prepareModel(
       dtype: files.dtype,
       origin,
       config: files.config,
+      rules: files.rules,
       io,
       sources: sourcesOf(files).map((name) => stamp(files.dir, name)),
       outputs: Object.fromEntries(

@@ -60,7 +60,7 @@ describe('with a loaded model', () => {
     const client = new OpenAI({ apiKey: KEY, baseURL: `${app.url}/v1` });
     const texts = ['привет мир', 'passage: Москва — столица России'];
     const want = [];
-    for (const t of texts) want.push((await reference.embed([t], { inputType: 'query', normalize: true, truncate: true })).vectors[0]);
+    for (const t of texts) want.push((await reference.embed([t], { prompt: 'query', normalize: true, truncate: true })).vectors[0]);
     for (const t of [0, 1]) {
       const viaDefault = await client.embeddings.create({ model: 'e5', input: texts[t] });
       assert.ok(close(viaDefault.data[0].embedding, want[t]), 'base64 path');
@@ -77,12 +77,12 @@ describe('with a loaded model', () => {
   test('input_type passage adds "passage: "; token ids (cl100k_base, as OpenAI clients send) embed their text', async () => {
     const r = await post(app, '/v1/embeddings', { input: 'Москва', input_type: 'passage', encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got = ((await r.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
-    const want = (await reference.embed(['passage: Москва'], { inputType: 'query', normalize: true, truncate: true })).vectors[0];
+    const want = (await reference.embed(['passage: Москва'], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
     assert.ok(close(got, want));
     const { encode } = await import('gpt-tokenizer/encoding/cl100k_base');
     const r2 = await post(app, '/v1/embeddings', { input: encode('мир'), encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got2 = ((await r2.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
-    assert.ok(close(got2, (await reference.embed(['мир'], { inputType: 'query', normalize: true, truncate: true })).vectors[0]));
+    assert.ok(close(got2, (await reference.embed(['мир'], { prompt: 'query', normalize: true, truncate: true })).vectors[0]));
     const bad = await post(app, '/v1/embeddings', { input: [5, 999999] }, { authorization: `Bearer ${KEY}` });
     assert.equal(bad.status, 400);
     assert.match((await errorOf(bad)).message, /^input\[0\]\[1\] is token id 999999, not in cl100k_base/);
@@ -95,7 +95,7 @@ describe('with a loaded model', () => {
     const r = await post(app, '/embed', { inputs: ['один', 'два'], prompt_name: 'passage' }, auth);
     assert.equal(r.status, 200);
     const got = (await r.json()) as number[][];
-    const want = await reference.embed(['один', 'два'], { inputType: 'passage', normalize: true, truncate: true });
+    const want = await reference.embed(['один', 'два'], { prompt: 'passage', normalize: true, truncate: true });
     assert.ok(close(got[0], want.vectors[0]));
     const raw = (await (await post(app, '/embed', { inputs: 'один', normalize: false }, auth)).json()) as number[][];
     assert.ok(Math.abs(Math.hypot(...raw[0]) - 1) > 1e-3, 'normalize:false returns the raw mean');

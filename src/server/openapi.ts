@@ -49,6 +49,8 @@ export interface DocumentFacts {
   model: string;
   dimensions: number;
   maxTokens: number;
+  /** The model's prompts by name (e5: "query: " and "passage: "), or none. */
+  prompts: Record<string, string>;
   keyRequired: boolean;
 }
 
@@ -65,7 +67,9 @@ export function openApiDocument(f: DocumentFacts): Json {
       title: 'ortos-embed',
       version: f.version,
       description: `Multilingual embeddings (${f.model}, ${f.dimensions} dimensions, up to ${f.maxTokens} tokens per text) with OpenAI- and ` +
-        'text-embeddings-inference-compatible routes. e5 models need a "query: " or "passage: " prefix; it is added unless the text has one.',
+        'text-embeddings-inference-compatible routes. ' + (Object.keys(f.prompts).length > 0
+          ? `The model's prompts (${Object.entries(f.prompts).map(([k, p]) => `${k}: ${JSON.stringify(p)}`).join(', ')}) are put before each text unless it starts with one; input_type or prompt_name chooses.`
+          : 'The model takes no prompts: texts are embedded as sent.'),
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/' }],

@@ -8,11 +8,13 @@ import { badRequest } from '../core/errors.js';
 const text = v.string();
 const tokenIds = v.array(v.pipe(v.number(), v.integer(), v.minValue(0)));
 const directions = ['left', 'right', 'Left', 'Right'] as const;
-const inputTypes = ['query', 'passage'] as const;
+const inputTypes = ['query', 'passage', 'document'] as const;
 
-const promptName = v.optional(v.nullable(v.pipe(v.picklist(inputTypes, 'must be "query" or "passage"'),
-  v.description('The e5 prefix to add unless the text has one: "query" (default; also for symmetric tasks) or "passage".'))));
-const truncate = v.optional(v.pipe(v.boolean(), v.description('Cut inputs longer than the model\'s limit (512 tokens for e5) instead of answering 413. Default false.')));
+const promptName = v.optional(v.nullable(v.pipe(v.string('must be a string'),
+  v.description('The prompt to put before each text unless it has one: "query" or "passage" (e5: "query: " / "passage: "), or any name the model\'s config_sentence_transformers.json defines. Default: the model\'s default prompt (e5: "query", also right for symmetric tasks); GET /info lists them.'))));
+const instruction = v.optional(v.nullable(v.pipe(v.string('must be a string'),
+  v.description('Instruction-following models (multilingual-e5-large-instruct) only: the task written before each query, e.g. "Given a question, retrieve passages that answer it". Default: --instruction, else the model card\'s.'))));
+const truncate = v.optional(v.pipe(v.boolean(), v.description('Cut inputs longer than the model\'s limit (512 tokens for e5; GET /info) instead of answering 413. Default false.')));
 const truncationDirection = v.optional(v.pipe(v.picklist(directions, 'must be "left" or "right"'), v.description('Which end to cut. Default right.')));
 const teiInputs = v.pipe(v.union([text, v.array(text)], 'must be a string or an array of strings'), v.description('One text or a list.'));
 
@@ -23,7 +25,8 @@ export const OpenAiEmbeddings = v.object({
   encoding_format: v.optional(v.pipe(v.picklist(['float', 'base64'], 'must be "float" or "base64"'), v.description('"float" (default) or "base64" (little-endian float32).'))),
   dimensions: v.optional(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted: e5 was not trained for shortened vectors.'))),
   user: v.optional(v.pipe(v.string(), v.description('Accepted and ignored.'))),
-  input_type: v.optional(v.pipe(v.picklist(inputTypes, 'must be "query" or "passage"'), v.description('Extension: the e5 prefix to add, "query" (default) or "passage".'))),
+  input_type: v.optional(v.pipe(v.picklist(inputTypes, 'must be "query", "passage" or "document"'), v.description('Extension: which prompt to put before each text: "query" (the default for e5) or "passage"/"document" (the same thing); GET /info shows the model\'s prompts.'))),
+  instruction,
 });
 
 export const TeiEmbed = v.object({
@@ -33,6 +36,7 @@ export const TeiEmbed = v.object({
   truncate,
   truncation_direction: truncationDirection,
   prompt_name: promptName,
+  instruction,
   dimensions: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted.')))),
 });
 
@@ -41,6 +45,7 @@ export const TeiEmbedAll = v.object({
   truncate,
   truncation_direction: truncationDirection,
   prompt_name: promptName,
+  instruction,
 });
 
 export const TeiSimilarity = v.object({
@@ -48,13 +53,14 @@ export const TeiSimilarity = v.object({
     source_sentence: v.pipe(v.string(), v.description('The text the others are compared with.')),
     sentences: v.pipe(v.array(v.string()), v.description('Texts to compare with the source sentence.')),
   }),
-  parameters: v.optional(v.nullable(v.object({ truncate, truncation_direction: truncationDirection, prompt_name: promptName }))),
+  parameters: v.optional(v.nullable(v.object({ truncate, truncation_direction: truncationDirection, prompt_name: promptName, instruction }))),
 });
 
 export const TeiTokenize = v.object({
   inputs: teiInputs,
   add_special_tokens: v.optional(v.pipe(v.boolean(), v.description('Add <s> and </s> (default true).'))),
-  prompt_name: promptName,
+  prompt_name: v.optional(v.nullable(v.pipe(v.string('must be a string'), v.description('Put this prompt before each text first (default: none, so offsets refer to the text as sent).')))),
+  instruction,
 });
 
 export const TeiDecode = v.object({

@@ -7,7 +7,8 @@ import { ModelHost } from '../core/model-host.js';
 import { l2Normalize } from '../engine/pooling.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { CL100K_REGULAR, isCl100kId, loadCl100k } from '../tokenizer/cl100k.js';
-import { InputTooLongError, prepareInputs, type InputType } from '../tokenizer/e5-input.js';
+import { PromptError } from '../model/rules.js';
+import { InputTooLongError, prepareInputs } from '../tokenizer/inputs.js';
 import type { Metrics } from './metrics.js';
 
 /** How /v1/embeddings reads arrays of token ids (--token-ids). */
@@ -16,7 +17,12 @@ export const TOKEN_IDS_MODES: readonly TokenIdsMode[] = ['cl100k_base', 'model',
 
 export interface TextRequest {
   texts: string[];
-  inputType: InputType;
+  /** Prompt name (undefined: the model's default). */
+  prompt?: string;
+  instruction?: string;
+  /** Where the prompt name and the instruction sit in the body, for errors. */
+  promptParam?: string;
+  instructionParam?: string;
   normalize: boolean;
   truncate: boolean;
   direction: 'left' | 'right';
@@ -70,14 +76,17 @@ export class EmbeddingService {
   private async tokenize(req: TextRequest, signal?: AbortSignal): Promise<{ model: Pipeline; ids: number[][]; tokens: number; truncated: number }> {
     const model = await this.host.get(signal);
     try {
-      const prepared = prepareInputs(model.tokenizer, req.texts, {
-        inputType: req.inputType,
+      const prepared = prepareInputs(model.tokenizer, model.rules, req.texts, {
+        prompt: req.prompt,
+        instruction: req.instruction,
         truncate: req.truncate,
         direction: req.direction,
-        maxTokens: model.maxTokens,
       });
       return { model, ...prepared };
     } catch (e) {
+      if (e instanceof PromptError) {
+        throw badRequest(e.message, e.field === 'instruction' ? (req.instructionParam ?? 'instruction') : (req.promptParam ?? 'prompt_name'));
+      }
       if (e instanceof InputTooLongError) {
         const param = req.param ?? 'inputs';
         throw new ApiError(413, e.message, 'invalid_request_error', 'input_too_long', req.texts.length > 1 ? `${param}.${e.index}` : param);

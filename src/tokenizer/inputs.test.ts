@@ -1,34 +1,40 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BUILT_IN, type ModelRules } from '../model/rules.js';
 import { fixtureTokenizer } from '../testing/fixtures.js';
-import { InputTooLongError, prepareInputs, withPrefix } from './e5-input.js';
+import { InputTooLongError, prepareInputs, withPrompt } from './inputs.js';
 
 const tok = fixtureTokenizer();
+const e5: ModelRules = { pooling: 'mean', normalize: true, maxTokens: 512, ...BUILT_IN['intfloat/multilingual-e5-base'], from: { pooling: '', maxTokens: '', prompts: '' } };
 
-test('the e5 prefix is added once, by input type, and never doubled', () => {
-  assert.equal(withPrefix('привет', 'query'), 'query: привет');
-  assert.equal(withPrefix('привет', 'passage'), 'passage: привет');
-  assert.equal(withPrefix('query: привет', 'passage'), 'query: привет');
-  assert.equal(withPrefix('passage: x', 'query'), 'passage: x');
-  assert.equal(withPrefix('query:x', 'query'), 'query: query:x');
-  const a = prepareInputs(tok, ['привет'], { inputType: 'query', truncate: true }).ids[0];
-  const b = prepareInputs(tok, ['query: привет'], { inputType: 'query', truncate: true }).ids[0];
+test('the e5 prompt is added once, by name, and never doubled', () => {
+  assert.equal(withPrompt(e5, 'привет', { prompt: 'query' }), 'query: привет');
+  assert.equal(withPrompt(e5, 'привет', {}), 'query: привет', 'query is the default');
+  assert.equal(withPrompt(e5, 'привет', { prompt: 'passage' }), 'passage: привет');
+  assert.equal(withPrompt(e5, 'привет', { prompt: 'document' }), 'passage: привет', 'document is read as passage');
+  assert.equal(withPrompt(e5, 'query: привет', { prompt: 'passage' }), 'query: привет');
+  assert.equal(withPrompt(e5, 'passage: x', { prompt: 'query' }), 'passage: x');
+  assert.equal(withPrompt(e5, 'query:x', { prompt: 'query' }), 'query: query:x');
+  const a = prepareInputs(tok, e5, ['привет'], { prompt: 'query', truncate: true }).ids[0];
+  const b = prepareInputs(tok, e5, ['query: привет'], { prompt: 'query', truncate: true }).ids[0];
   assert.deepEqual(a, b);
 });
 
-test('a 100k-character input is cut to 512 tokens including <s> and </s>, and counted', () => {
+test('a 100k-character input is cut to the model\'s limit including <s> and </s>, and counted', () => {
   const long = 'слово word '.repeat(10_000);
-  const r = prepareInputs(tok, [long, 'short'], { inputType: 'passage', truncate: true });
+  const r = prepareInputs(tok, e5, [long, 'short'], { prompt: 'passage', truncate: true });
   assert.equal(r.ids[0].length, 512);
   assert.equal(r.ids[0][0], 0);
   assert.equal(r.ids[0][511], 2);
   assert.equal(r.truncated, 1);
   assert.equal(r.tokens, 512 + r.ids[1].length);
+  const long8k = prepareInputs(tok, { ...e5, maxTokens: 8192 }, [long], { truncate: true });
+  assert.equal(long8k.ids[0].length, 8192, 'a model with 8192 positions reads 8192 tokens');
 });
 
 test('with truncation off an over-long input is refused, naming it', () => {
   assert.throws(
-    () => prepareInputs(tok, ['ok', 'x '.repeat(2000)], { inputType: 'query', truncate: false }),
+    () => prepareInputs(tok, e5, ['ok', 'x '.repeat(2000)], { prompt: 'query', truncate: false }),
     (e: unknown) => e instanceof InputTooLongError && e.index === 1 && e.tokens > 512 && /truncate/.test(e.message),
   );
 });

@@ -1,16 +1,9 @@
-// e5's input rules: every text starts with "query: " or "passage: " (query for symmetric
-// tasks), never twice; at most 512 tokens including <s> and </s>.
+// Texts to token ids under a model's rules: its prompt put before each text (never twice: a
+// text that already starts with one of the model's prompts is taken as it is), then cut to the
+// model's token limit, or refused when the caller does not allow cutting.
 
+import { hasPrompt, promptFor, type ModelRules } from '../model/rules.js';
 import type { Tokenizer } from './tokenizer.js';
-
-export type InputType = 'query' | 'passage';
-export const INPUT_TYPES: readonly InputType[] = ['query', 'passage'];
-export const E5_MAX_TOKENS = 512;
-
-export function withPrefix(text: string, inputType: InputType): string {
-  if (text.startsWith('query: ') || text.startsWith('passage: ')) return text;
-  return `${inputType}: ${text}`;
-}
 
 export class InputTooLongError extends Error {
   constructor(readonly index: number, readonly tokens: number, readonly limit: number) {
@@ -26,23 +19,37 @@ export interface PreparedInputs {
   truncated: number;
 }
 
-export interface PrepareOptions {
-  inputType: InputType;
+export interface PromptChoice {
+  /** A prompt name ("query", "passage", or any the model's files define); undefined: the model's default. */
+  prompt?: string;
+  /** For instruction-following models: the task (default: the model's). */
+  instruction?: string;
+}
+
+export interface PrepareOptions extends PromptChoice {
   /** false refuses over-long input instead of cutting it. */
   truncate: boolean;
   direction?: 'right' | 'left';
-  maxTokens?: number;
-  /** Skip the prefix (the caller already applied its own prompt). */
+  /** Skip the prompt (the caller already applied its own). */
   raw?: boolean;
 }
 
-export function prepareInputs(tok: Tokenizer, texts: readonly string[], opts: PrepareOptions): PreparedInputs {
-  const limit = opts.maxTokens ?? E5_MAX_TOKENS;
+/** The text the model reads for `text`. Throws PromptError for a prompt the model lacks. */
+export function withPrompt(rules: ModelRules, text: string, choice: PromptChoice): string {
+  const prefix = promptFor(rules, choice.prompt, choice.instruction);
+  if (prefix === '' || hasPrompt(rules, text)) return text;
+  return prefix + text;
+}
+
+export function prepareInputs(tok: Tokenizer, rules: ModelRules, texts: readonly string[], opts: PrepareOptions): PreparedInputs {
+  const limit = rules.maxTokens;
+  // Checked once, before any work: an unknown prompt is the request's error, not one text's.
+  promptFor(rules, opts.prompt, opts.instruction);
   const ids: number[][] = [];
   let tokens = 0;
   let truncated = 0;
   texts.forEach((text, i) => {
-    const enc = tok.encode(opts.raw ? text : withPrefix(text, opts.inputType), { maxLength: limit, direction: opts.direction });
+    const enc = tok.encode(opts.raw ? text : withPrompt(rules, text, opts), { maxLength: limit, direction: opts.direction });
     if (enc.truncated > 0) {
       if (!opts.truncate) throw new InputTooLongError(i, enc.ids.length + enc.truncated, limit);
       truncated++;

@@ -52,7 +52,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
       handler: async ({ res }) => {
         doc ??= import('../openapi.js').then(async ({ openApiDocument }) => {
           const model = await service.host.get().catch(() => null);
-          return openApiDocument({ version: ortosVersion(), model: model?.name ?? 'the model', dimensions: model?.dimensions ?? 768, maxTokens: model?.maxTokens ?? 512, keyRequired });
+          return openApiDocument({ version: ortosVersion(), model: model?.name ?? 'the model', dimensions: model?.dimensions ?? 768, maxTokens: model?.maxTokens ?? 512, prompts: model?.rules.prompts ?? {}, keyRequired });
         });
         sendJson(res, 200, await doc);
       },

@@ -20,11 +20,13 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
       method: 'POST',
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(OpenAiEmbeddings, await readJson(req, cfg.maxBodyBytes));
-        const model = service.host.state.status === 'ready' ? service.host.state.model : null;
-        checkDimensions(body.dimensions, model?.dimensions ?? 768, model?.name ?? 'this model');
+        if (body.dimensions !== undefined) {
+          const model = await service.host.get(signal);
+          checkDimensions(body.dimensions, model.dimensions, model.name);
+        }
         const input = splitInput(body.input);
         const textRequest = (texts: string[]): Parameters<EmbeddingService['embedTexts']>[0] =>
-          ({ texts, inputType: body.input_type ?? 'query', normalize: true, truncate: true, direction: 'right', param: 'input' });
+          ({ texts, prompt: body.input_type, instruction: body.instruction ?? undefined, promptParam: 'input_type', normalize: true, truncate: true, direction: 'right', param: 'input' });
         let result;
         if ('texts' in input) {
           checkTexts(input.texts, cfg, 'input');

@@ -7,7 +7,8 @@ import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
 import type { EmbeddingService, TextRequest } from '../service.js';
-import { withPrefix, type InputType } from '../../tokenizer/e5-input.js';
+import { PromptError } from '../../model/rules.js';
+import { withPrompt } from '../../tokenizer/inputs.js';
 import { checkDimensions, checkIdLists, checkTexts, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
@@ -27,8 +28,10 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
       method: 'POST',
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiEmbed, await readJson(req, cfg.maxBodyBytes));
-        const model = service.host.state.status === 'ready' ? service.host.state.model : null;
-        checkDimensions(body.dimensions, model?.dimensions ?? 768, model?.name ?? 'this model');
+        if (body.dimensions !== undefined && body.dimensions !== null) {
+          const model = await service.host.get(signal);
+          checkDimensions(body.dimensions, model.dimensions, model.name);
+        }
         const input = splitInput(body.inputs);
         const normalize = body.normalize ?? true;
         let result;
@@ -39,7 +42,8 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         } else {
           result = await service.embedTexts({
             texts: texts(input.texts, 'inputs', note),
-            inputType: body.prompt_name ?? 'query',
+            prompt: body.prompt_name ?? undefined,
+            instruction: body.instruction ?? undefined,
             normalize,
             truncate: body.truncate ?? false,
             direction: direction(body.truncation_direction),
@@ -57,7 +61,8 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         const body = parseBody(TeiEmbedAll, await readJson(req, cfg.maxBodyBytes));
         const request: TextRequest = {
           texts: texts(body.inputs, 'inputs', note),
-          inputType: body.prompt_name ?? 'query',
+          prompt: body.prompt_name ?? undefined,
+          instruction: body.instruction ?? undefined,
           normalize: false,
           truncate: body.truncate ?? false,
           direction: direction(body.truncation_direction),
@@ -86,7 +91,10 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         const p = body.parameters ?? {};
         const { scores, tokens } = await service.similarity({
           texts: all,
-          inputType: p.prompt_name ?? 'query',
+          prompt: p.prompt_name ?? undefined,
+          instruction: p.instruction ?? undefined,
+          promptParam: 'parameters.prompt_name',
+          instructionParam: 'parameters.instruction',
           normalize: true,
           truncate: p.truncate ?? false,
           direction: direction(p.truncation_direction),
@@ -105,8 +113,16 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         const model = await service.host.get(signal);
         const addSpecial = body.add_special_tokens ?? true;
         const out = list.map((raw) => {
-          // The prefix is added only when asked for, so offsets refer to the text as sent.
-          const text = body.prompt_name ? withPrefix(raw, body.prompt_name as InputType) : raw;
+          // The prompt is added only when asked for, so offsets refer to the text as sent.
+          let text = raw;
+          if (body.prompt_name) {
+            try {
+              text = withPrompt(model.rules, raw, { prompt: body.prompt_name, instruction: body.instruction ?? undefined });
+            } catch (e) {
+              if (e instanceof PromptError) throw badRequest(e.message, e.field === 'prompt' ? 'prompt_name' : 'instruction');
+              throw e;
+            }
+          }
           const cps = Array.from(text);
           const enc = model.tokenizer.encode(text, { addSpecialTokens: addSpecial });
           return enc.ids.map((id, i) => {
