@@ -4,8 +4,27 @@ import { PRICES_AS_OF, PRICES_SOURCE, SHARED_CPU_1X_MONTHLY } from '../cost/pric
 import { parseDuration } from '../server/config.js';
 import { parse, type Options } from './args.js';
 
-/** Uncompressed size of this project's image with the model baked in (docs/DEPLOY.md). */
-export const OUR_IMAGE_GB = 0.69;
+/**
+ * The image's size without a model (the volume store's image) and each model's prepared int8
+ * form (what the image store adds), uncompressed, in GB. Measured: the image by
+ * `npm run test:container`, the prepared forms by `npm run bench:model-sizes` on fixtures with
+ * the real shapes (bench/results). e5-large was not prepared here: its size is computed from its
+ * shapes the same way (word embeddings int8, encoder weights int8 and uint8, tokenizer).
+ */
+export const IMAGE_WITHOUT_MODEL_GB = 0.432;
+export const PREPARED_GB: Record<string, { gb: number; how: string }> = {
+  small: { gb: (145 * 2 ** 20) / 1e9, how: 'measured' },
+  base: { gb: (359 * 2 ** 20) / 1e9, how: 'measured' },
+  large: { gb: (250002 * 1024 + 2 * 24 * (4 * 1024 * 1024 + 2 * 1024 * 4096) + 12.7e6) / 1e9, how: 'computed from its shapes' },
+};
+PREPARED_GB['large-instruct'] = PREPARED_GB.large;
+export const MODEL_SIZES = Object.keys(PREPARED_GB);
+
+/** The image with e5-base baked in (the default deploy). */
+export const OUR_IMAGE_GB = Math.round((IMAGE_WITHOUT_MODEL_GB + PREPARED_GB.base.gb) * 100) / 100;
+
+/** Memory each model's Machine gets in docs/DEPLOY.md (peak RSS measured by bench:model-sizes). */
+export const MACHINE_FOR: Record<string, string> = { small: '512mb', base: '512mb', large: '1gb', 'large-instruct': '1gb' };
 
 export const COST_HELP = `usage: ortos-embed cost [options]
 
@@ -24,9 +43,13 @@ Your profile:
   --wake D                 wake time counted as running (default 1s)
   --request-time D         model time per request (default 30ms)
   --running-minutes N      give the running minutes per month directly instead
-  --machine SIZE           shared-cpu-1x memory: ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')} (default 512mb)
+  --machine SIZE           shared-cpu-1x memory: ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')} (default 512mb;
+                           1gb for large and for the volume store, whose first boot prepares the model)
+  --model SIZE             the multilingual-e5 model: ${MODEL_SIZES.join(', ')} (default base);
+                           sets the image size and, unless --machine is given, the memory
   --store image|volume     model baked into the image (default) or on a volume
-  --image-gb N             uncompressed image size (default ${OUR_IMAGE_GB}: ours with the model)
+  --image-gb N             uncompressed image size (default: ours with the model, ${OUR_IMAGE_GB} for base;
+                           without it, ${IMAGE_WITHOUT_MODEL_GB}, for the volume store)
   --volume-gb N            volume size for --store volume (default 1)`;
 
 function money(x: number): string {
@@ -57,14 +80,19 @@ export function costRows(user: UsageProfile): CostRow[] {
     { label: 'the note (its own estimate)', profile: '22 min/month, 2 GB VM at $0.03/h, 2 GB volume at $0.10', cost: asWritten },
     { label: 'the note, at today\'s prices', profile: '22 min/month, shared-cpu-1x 2 GB, 2 GB volume, 1 GB image', cost: monthlyCost({ ...note, imageGB: 1 }) },
     { label: 'ortos-embed, same usage', profile: `22 min/month, shared-cpu-1x 512 MB, model in a ${OUR_IMAGE_GB} GB image`, cost: monthlyCost({ ...note, machine: '512mb', store: 'image', imageGB: OUR_IMAGE_GB }) },
-    { label: 'ortos-embed, your profile', profile: user.runningMinutesPerMonth !== undefined ? `${user.runningMinutesPerMonth} min/month` : `${user.requestsPerDay} req/day in ${user.wakesPerDay} bursts, up ${user.idleSeconds}s after each`, cost: monthlyCost(user) },
+    {
+      label: 'ortos-embed, your profile',
+      profile: `${user.runningMinutesPerMonth !== undefined ? `${user.runningMinutesPerMonth} min/month` : `${user.requestsPerDay} req/day in ${user.wakesPerDay} bursts, up ${user.idleSeconds}s after each`}, ` +
+        `shared-cpu-1x ${user.machine.toUpperCase().replace('MB', ' MB').replace('GB', ' GB')}, ${user.store === 'image' ? `model in a ${user.imageGB} GB image` : `${user.imageGB} GB image, ${user.volumeGB} GB volume`}`,
+      cost: monthlyCost(user),
+    },
   ];
 }
 
 export const COST_OPTIONS = {
   'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
   'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
-  'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' },
+  'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' }, model: { type: 'string' },
 } satisfies Options;
 
 export async function costCommand(argv: string[], _env: Env): Promise<number> {
@@ -73,10 +101,13 @@ export async function costCommand(argv: string[], _env: Env): Promise<number> {
     console.log(COST_HELP);
     return 0;
   }
-  const machine = typeof flags.machine === 'string' ? flags.machine : '512mb';
-  if (!(machine in SHARED_CPU_1X_MONTHLY)) throw new ConfigError(`--machine must be one of ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')}`);
+  const model = typeof flags.model === 'string' ? flags.model.replace(/^(intfloat\/)?multilingual-e5-/, '') : 'base';
+  if (!MODEL_SIZES.includes(model)) throw new ConfigError(`--model must be one of ${MODEL_SIZES.join(', ')}, got "${String(flags.model)}"`);
   const store = flags.store ?? 'image';
   if (store !== 'image' && store !== 'volume') throw new ConfigError('--store must be image or volume');
+  const machine = typeof flags.machine === 'string' ? flags.machine : store === 'volume' ? '1gb' : MACHINE_FOR[model];
+  if (!(machine in SHARED_CPU_1X_MONTHLY)) throw new ConfigError(`--machine must be one of ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')}`);
+  const defaultImage = store === 'volume' ? IMAGE_WITHOUT_MODEL_GB : IMAGE_WITHOUT_MODEL_GB + PREPARED_GB[model].gb;
   const user: UsageProfile = {
     requestsPerDay: num('--requests-per-day', flags['requests-per-day'], 200),
     wakesPerDay: num('--wakes-per-day', flags['wakes-per-day'], 10),
@@ -86,7 +117,7 @@ export async function costCommand(argv: string[], _env: Env): Promise<number> {
     runningMinutesPerMonth: typeof flags['running-minutes'] === 'string' ? num('--running-minutes', flags['running-minutes'], 0) : undefined,
     machine,
     store,
-    imageGB: num('--image-gb', flags['image-gb'], OUR_IMAGE_GB),
+    imageGB: num('--image-gb', flags['image-gb'], Math.round(defaultImage * 100) / 100),
     volumeGB: num('--volume-gb', flags['volume-gb'], 1),
   };
   console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})`);
