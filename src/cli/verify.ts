@@ -4,6 +4,7 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
+import { cosine } from '../engine/cosine.js';
 
 export const VERIFY_HELP = `usage: ortos-embed verify [options]
 
@@ -40,18 +41,6 @@ export const VERIFY_SAMPLE: readonly string[] = [
   'query: Jak dojechać na lotnisko Chopina?',
   'passage: Мова — це душа народу, і її треба берегти.',
 ];
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 export const VERIFY_OPTIONS = { ...MODEL_OPTIONS, ...ENGINE_OPTIONS } satisfies Options;
 

@@ -14,6 +14,7 @@ import { FIXTURE_TOKENIZER_JSON } from '../testing/fixtures.js';
 import { preparedFixture } from '../testing/models.js';
 import { Oracle } from '../testing/oracle.js';
 import { BIN } from '../testing/serve-process.js';
+import { cosine } from './cosine.js';
 
 // Each at least 9 tokens: with --batch-tokens 16 every text runs alone, as the reference does
 // (int8 activations are quantized per batch tensor, so batch-mates move a vector by ~1e-4).
@@ -52,17 +53,6 @@ function native(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
 }
 
 const parse = (out: string): number[][] => out.trim().split('\n').map((l) => JSON.parse(l) as number[]);
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return d / Math.sqrt(na * nb);
-};
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

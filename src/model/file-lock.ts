@@ -30,7 +30,8 @@ interface Owner {
   token?: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` still runs (EPERM: it runs under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

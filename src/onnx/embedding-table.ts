@@ -16,8 +16,9 @@
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { elementCount, fields, readNode, readTensor, tensorValues, type Field, type NodeInfo, type TensorInfo } from './reader.js';
+import { elementCount, fields, readNode, readTensor, tensorValues, type NodeInfo, type TensorInfo } from './reader.js';
 import { DataType, Msg, writeChunks } from './writer.js';
+import { withInputs } from './node-edit.js';
 
 export const INPUTS_EMBEDS = 'inputs_embeds';
 
@@ -56,13 +57,6 @@ function valueInfoMsg(name: string, dim: number): Msg {
 }
 
 /** A node's message with another list of inputs; its other fields as they were. */
-function withInputs(node: Field, inputs: string[]): Msg {
-  const m = new Msg();
-  for (const i of inputs) m.string(1, i);
-  for (const f of fields(node.bytes)) if (f.field !== 1) m.raw(f.raw);
-  return m;
-}
-
 /**
  * Writes `target` without the lookup and the table to `tableFile` beside it. Initializers stay
  * in the graph; external ones are refused unless the target sits beside the source.

@@ -13,8 +13,9 @@
 
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fields, OnnxFormatError, readNode, readTensor, tensorValues, type Field, type TensorInfo } from './reader.js';
+import { fields, OnnxFormatError, readNode, readTensor, tensorValues, type TensorInfo } from './reader.js';
 import { DataType, Msg, writeChunks } from './writer.js';
+import { withInputs } from './node-edit.js';
 
 /** Where the weight (B) and its zero point sit among each op's inputs. */
 const WEIGHT_SLOTS: Record<string, { b: number; zp: number }> = {
@@ -41,13 +42,6 @@ function externalTensorMsg(name: string, type: number, dims: number[], location:
 }
 
 /** A node's message with another list of inputs; its other fields are kept as they were. */
-function withInputs(node: Field, inputs: string[]): Msg {
-  const m = new Msg();
-  for (const i of inputs) m.string(1, i);
-  for (const f of fields(node.bytes)) if (f.field !== 1) m.raw(f.raw);
-  return m;
-}
-
 /**
  * Writes `target` (next to `source`, sharing its external data) with uint8 weights and zero
  * points for every integer matmul whose weight is an int8 initializer; their bytes go to

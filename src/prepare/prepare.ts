@@ -16,6 +16,7 @@ import { extractEmbeddingTable } from '../onnx/embedding-table.js';
 import { writeTokenizerFile } from '../tokenizer/binary-file.js';
 import { compileTokenizerJson } from '../tokenizer/compile.js';
 import { onnxruntimeVersion, ortosVersion } from '../version.js';
+import { alive } from '../model/file-lock.js';
 
 export type Log = (message: string) => void;
 
@@ -40,15 +41,6 @@ export function defaultPreparedDir(modelDir: string, dtype: Dtype): string {
 
 export function sourcesOf(files: ModelFiles): string[] {
   return [...REQUIRED_FILES, ...files.ruleFiles, files.onnxName];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 /** Work folders left by a prepare that was killed (kill -9, power loss): never used, only removed. */

@@ -18,6 +18,7 @@ import { preparedFixture } from '../testing/models.js';
 import { startApp, type App } from './app.js';
 import { serveConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { cosine } from '../engine/cosine.js';
 
 const KEY = 'clients-test-key-0123';
 let app: App;
@@ -51,18 +52,6 @@ async function own(texts: string[]): Promise<number[][]> {
   const r = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ input: texts }) });
   assert.equal(r.status, 200);
   return ((await r.json()) as { data: Array<{ embedding: number[] }> }).data.map((d) => d.embedding);
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return d / Math.sqrt(na * nb);
 }
 
 function assertSameVectors(got: ArrayLike<number>[], want: number[][], who: string): void {

@@ -16,6 +16,7 @@ import { FIXTURE_TOKENIZER_JSON } from '../testing/fixtures.js';
 import { Oracle } from '../testing/oracle.js';
 import { spawnServe, type ServeProcess } from '../testing/serve-process.js';
 import { startStandInHub, type StandInHub } from '../testing/stand-in-hub.js';
+import { cosine } from '../engine/cosine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ortos-family-'));
 const closers: Array<() => Promise<unknown>> = [];
@@ -43,18 +44,6 @@ async function reference(size: FixtureSize, text: string, pooling: 'mean' | 'cls
   else for (let t = 0; t < ids.length; t++) for (let i = 0; i < H; i++) v[i] += hidden[t * H + i] / ids.length;
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return d / Math.sqrt(na * nb);
 }
 
 async function serveFromHub(repo: string, size: FixtureSize, variant: FixtureVariant, extraArgs: string[] = []): Promise<{ s: ServeProcess; hub: StandInHub }> {
