@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_ENDPOINT, DEFAULT_REPO, DEFAULT_REVISION, parseModelRef, type ModelRef } from './model/hub.js';
 import { DTYPES, type Dtype } from './model/layout.js';
 import { INT8_WEIGHTS, type Int8Weights } from './engine/int8-kernels.js';
+import type { SessionMemory } from './engine/onnx-session.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Flags = Readonly<Record<string, string | boolean | undefined>>;
@@ -48,6 +49,8 @@ export interface EngineConfigOptions {
   int8Weights?: Int8Weights;
   /** The task for instruct models' queries when a request gives none (else the model's default). */
   instruction?: string;
+  /** onnxruntime's memory features, for benchmarks (the serving default otherwise). */
+  memory?: SessionMemory;
 }
 
 /** A flag's value, else the environment variable's (empty counts as unset). */

@@ -13,7 +13,27 @@ export async function ort(): Promise<OrtModule> {
 
 export interface SessionOptions {
   threads: number;
+  /** onnxruntime's memory features; only benchmarks change them (see create). */
+  memory?: SessionMemory;
 }
+
+export interface SessionMemory {
+  /** One planned block per input shape. */
+  pattern: boolean;
+  /** onnxruntime's own arena instead of malloc for activations. */
+  arena: boolean;
+}
+
+/**
+ * No memory pattern: it plans one block per input shape, and texts of every length give
+ * every shape, so the arena grew to hold them all. After 640 passages of 50–2000 characters
+ * the serving process peaked at 407–408 MB with it and 351 MB without (HTTP, same rate);
+ * in-process 402–404 against 346–351 MB, 2–8 % slower (`npm run bench:memory`,
+ * bench/results/memory-options-*.json). The arena stays on: without it glibc's heap kept
+ * 390–395 MB (483–543 with the pattern). Arena shrinkage, which would return the arena
+ * after each run, is a run option the Node binding does not pass on (1.30).
+ */
+export const SERVING_MEMORY: SessionMemory = { pattern: false, arena: true };
 
 function baseOptions(threads: number): InferenceSession.SessionOptions {
   return {
@@ -86,15 +106,15 @@ export class OnnxSession {
   ) {}
 
   /** A session on any graph with the options every prepared model is run with. */
-  static async create(path: string, threads: number): Promise<InferenceSession> {
+  static async create(path: string, threads: number, memory: SessionMemory = SERVING_MEMORY): Promise<InferenceSession> {
     const { InferenceSession } = await ort();
     // The prepared graph is already optimized: running the optimizers again only costs time.
-    return InferenceSession.create(path, { ...baseOptions(threads), graphOptimizationLevel: 'disabled' });
+    return InferenceSession.create(path, { ...baseOptions(threads), graphOptimizationLevel: 'disabled', enableMemPattern: memory.pattern, enableCpuMemArena: memory.arena });
   }
 
   static async load(path: string, opts: SessionOptions): Promise<OnnxSession> {
     const { Tensor: TensorCtor } = await ort();
-    const session = await OnnxSession.create(path, opts.threads);
+    const session = await OnnxSession.create(path, opts.threads, opts.memory);
     const inputs = [...session.inputNames];
     const outputs = [...session.outputNames];
     for (const need of ['input_ids', 'attention_mask']) {

@@ -58,7 +58,7 @@ export class Pipeline {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
     const chosen = chooseGraph(manifest, engine.int8Weights ?? 'auto');
-    const sessionPromise = chosen.then((c) => OnnxSession.load(join(preparedDir, c.graph), { threads: engine.threads }));
+    const sessionPromise = chosen.then((c) => OnnxSession.load(join(preparedDir, c.graph), { threads: engine.threads, memory: engine.memory }));
     const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
     const [session, { graph, int8 }, rows] = await Promise.all([sessionPromise, chosen, rowsPromise]);
