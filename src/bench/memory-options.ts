@@ -9,11 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SessionMemory } from '../engine/onnx-session.js';
-import { SERVING_MEMORY } from '../engine/onnx-session.js';
+import { SERVING_MEMORY, type SessionMemory } from '../engine/onnx-session.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { CACHE_DIR } from '../testing/fixtures.js';
 import { multilingualPassages } from '../testing/gettext.js';
+import { procMemMB } from '../testing/load.js';
 import { preparedFixture } from '../testing/models.js';
 import { hasTaskset, machineInfo, writeResult } from './machine.js';
 
@@ -31,19 +31,18 @@ interface ChildResult {
   passagesPerSec: number;
 }
 
-const status = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
-
 async function child(memory: SessionMemory, passagesFile: string): Promise<ChildResult> {
   const { preparedDir } = await preparedFixture('e5-base', 'int8');
   const pipe = await Pipeline.load(preparedDir, { threads: 1, batchTokens: 256, memory });
   await pipe.embed(['привет'], { prompt: 'query', truncate: true, normalize: true });
-  const afterWakeMB = status('VmHWM');
+  const afterWakeMB = procMemMB(process.pid).hwm;
   // Made by the parent: reading the gettext catalogs here would weigh more than the model.
   const passages = JSON.parse(readFileSync(passagesFile, 'utf8')) as string[];
   const t0 = performance.now();
   for (let i = 0; i < passages.length; i += 32) await pipe.embed(passages.slice(i, i + 32), { prompt: 'passage', truncate: true, normalize: true });
   const passagesPerSec = passages.length / ((performance.now() - t0) / 1000);
-  const result = { afterWakeMB, afterPassagesMB: status('VmHWM'), residentAfterMB: status('VmRSS'), passagesPerSec };
+  const after = procMemMB(process.pid);
+  const result = { afterWakeMB, afterPassagesMB: after.hwm, residentAfterMB: after.rss, passagesPerSec };
   await pipe.close();
   return result;
 }

@@ -56,7 +56,6 @@ function valueInfoMsg(name: string, dim: number): Msg {
   return new Msg().string(1, name).msg(2, new Msg().msg(1, new Msg().int(1, DataType.FLOAT).msg(2, shape)));
 }
 
-/** A node's message with another list of inputs; its other fields as they were. */
 /**
  * Writes `target` without the lookup and the table to `tableFile` beside it. Initializers stay
  * in the graph; external ones are refused unless the target sits beside the source.

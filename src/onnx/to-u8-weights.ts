@@ -41,7 +41,6 @@ function externalTensorMsg(name: string, type: number, dims: number[], location:
   return m.int(14, 1);
 }
 
-/** A node's message with another list of inputs; its other fields are kept as they were. */
 /**
  * Writes `target` (next to `source`, sharing its external data) with uint8 weights and zero
  * points for every integer matmul whose weight is an int8 initializer; their bytes go to
