@@ -61,3 +61,19 @@ test('requests take turns: a single query behind a 64-input request runs after i
   const oneRun = shapes.findIndex((s) => s.some((row) => row.length === 60 && row[1] === ids(60, 7)[1]));
   assert.ok(oneRun >= 0 && oneRun < shapes.length - 1, `the query ran in batch ${oneRun} of ${shapes.length}`);
 });
+
+test('a request whose client went away is dropped and its inputs leave the queue count', { timeout: 30_000 }, async () => {
+  const runs: BatchRun[] = [];
+  const b = batcher(runs, []);
+  const first = b.submit([ids(200, 1)]); // runs at once
+  const controller = new AbortController();
+  const gone = b.submit(Array.from({ length: 5 }, (_, i) => ids(30, i)), controller.signal);
+  const kept = b.submit([ids(12, 3)]);
+  assert.equal(b.queued, 6, 'five inputs of the request that will go away and one other wait');
+  controller.abort();
+  await assert.rejects(gone, (e: unknown) => (e as { status?: number }).status === 499);
+  await Promise.all([first, kept]);
+  assert.equal(b.queued, 0, 'nothing is left counted in the queue');
+  assert.equal(b.expectedWaitMs, 0, 'nor its tokens');
+  assert.equal(runs.reduce((n, r) => n + r.rows, 0), 2, 'the dropped inputs never ran');
+});

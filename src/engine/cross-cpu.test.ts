@@ -15,6 +15,7 @@ import { preparedFixture } from '../testing/models.js';
 import { Oracle } from '../testing/oracle.js';
 import { BIN } from '../testing/serve-process.js';
 import { cosine } from './cosine.js';
+import { skipOrFail } from '../testing/skip.js';
 
 // Each at least 9 tokens: with --batch-tokens 16 every text runs alone, as the reference does
 // (int8 activations are quantized per batch tensor, so batch-mates move a vector by ~1e-4).
@@ -69,7 +70,7 @@ test('int8 vectors: this CPU, an emulated CPU without VNNI and the exact int8 re
     t.diagnostic(`this CPU vs reference, text ${i}: cosine ${c.toFixed(9)}, max |diff| ${d.toExponential(2)}`);
     assert.ok(c >= 0.99999 && d <= 2e-6, `text ${i}: cosine ${c}, max diff ${d}`);
   }
-  if (qemuBinary() === null) return t.skip(SKIP_WITHOUT_QEMU);
+  if (qemuBinary() === null) return skipOrFail(t, SKIP_WITHOUT_QEMU);
   const run = await runEmulated(embedArgs(modelDir));
   assert.equal(run.code, 0, run.stderr);
   const emulated = parse(run.stdout);

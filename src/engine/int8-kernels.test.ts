@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { PROJECT_ROOT } from '../testing/fixtures.js';
 import { checkInt8Kernels, type CheckResult } from '../testing/int8-kernel-check.js';
 import { qemuBinary, runEmulated, SKIP_WITHOUT_QEMU } from '../testing/emulated-cpu.js';
+import { skipOrFail } from '../testing/skip.js';
 
 const CHECK = join(PROJECT_ROOT, 'dist', 'testing', 'int8-kernel-check.js');
 
@@ -27,7 +28,7 @@ test('on this CPU: every int8 matmul form gives exact integer results with the w
 });
 
 test('on an emulated CPU without VNNI: the project picks uint8 weights and stays exact; int8 weights there saturate', async (t) => {
-  if (qemuBinary() === null) return t.skip(SKIP_WITHOUT_QEMU);
+  if (qemuBinary() === null) return skipOrFail(t, SKIP_WITHOUT_QEMU);
   const auto = await runEmulated([CHECK, 'auto']);
   assert.equal(auto.code, 0, auto.stderr);
   const a = JSON.parse(auto.stdout) as { weights: string; u8s8Exact: boolean; results: CheckResult[] };

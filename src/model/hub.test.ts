@@ -15,6 +15,7 @@ import { cachedFixture } from '../fixtures/generate.js';
 import { startStandInHub, type StandInHub } from '../testing/stand-in-hub.js';
 import { DEFAULT_REPO, DEFAULT_REVISION, HubClient, HubError, type HubOptions } from './hub.js';
 import { repoFolder } from './hub-cache.js';
+import { skipOrFail } from '../testing/skip.js';
 
 const REPO = 'ortos/tiny-e5';
 const PR_COMMIT = 'bead'.padEnd(40, '7');
@@ -348,7 +349,7 @@ test('a full disk gives a clear error and leaves no partial file', async (t) => 
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'ignore' });
   } catch {
-    t.skip('mounting a small tmpfs needs root; not available here');
+    skipOrFail(t, 'mounting a small tmpfs needs root; not available here');
     return;
   }
   try {
@@ -377,7 +378,7 @@ test('a filesystem without symlinks (FAT): the snapshot holds copies, and the ca
       unmount = ['fusermount', '-u', mnt];
     }
   } catch {
-    t.skip('needs root, mkfs.vfat (dosfstools), and a vfat kernel module or fusefat');
+    skipOrFail(t, 'needs root, mkfs.vfat (dosfstools), and a vfat kernel module or fusefat');
     return;
   }
   try {

@@ -40,7 +40,8 @@ test('e5 repos: mean pooling and 512 tokens from their files, the prefixes from 
   const unknown = readModelRules(dir, 'someone/e5-copy', 512);
   assert.deepEqual(unknown.prompts, {}, 'no prompts are guessed for a model the table does not name');
   assert.equal(promptFor(unknown, undefined, undefined), '');
-  assert.equal(promptFor(unknown, 'query', undefined), '', 'a model without prompts takes query/passage as no prompt');
+  assert.throws(() => promptFor(unknown, 'query', undefined), (e: unknown) => e instanceof PromptError && e.field === 'prompt' && /no prompts/.test(e.message), 'a prompt name on a model without prompts is an error, as in TEI');
+  assert.equal(promptFor(unknown, 'query', undefined, true), '', 'lenient (OpenAI input_type): ignored');
 });
 
 test('bge-m3-like: CLS pooling, 8192 tokens, no prompts', (t) => {

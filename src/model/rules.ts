@@ -174,17 +174,22 @@ export class PromptError extends Error {
 /**
  * The text put before each input for a request that asks for prompt `name` (undefined: the
  * model's default) with `instruction` (for instruct models). Throws PromptError for a name the
- * model does not know, when it knows any.
+ * model does not know, and for any name on a model that has no prompts, as TEI does
+ * (core/src/tokenization.rs `prepare_pre_prompt`: a validation error either way) and as
+ * sentence-transformers' encode raises; `lenient` lets a model without prompts ignore the
+ * name instead (OpenAI's `input_type` extension: a generic client may send it to any model).
  */
-export function promptFor(rules: ModelRules, name: string | undefined, instruction: string | undefined): string {
+export function promptFor(rules: ModelRules, name: string | undefined, instruction: string | undefined, lenient = false): string {
   const names = Object.keys(rules.prompts);
   if (instruction !== undefined && !names.some((n) => rules.prompts[n].includes(INSTRUCTION))) {
     throw new PromptError('this model takes no instruction (only instruction-following models, such as multilingual-e5-large-instruct, do)', 'instruction');
   }
   let chosen: string | null;
   if (name === undefined) chosen = rules.defaultPrompt;
-  else if (names.length === 0) chosen = null;
-  else {
+  else if (names.length === 0) {
+    if (!lenient) throw new PromptError(`this model has no prompts, so prompt_name "${name}" cannot be applied (send the text as the model should read it)`, 'prompt');
+    chosen = null;
+  } else {
     chosen = [name, ...(SYNONYMS[name] ?? [])].find((n) => n in rules.prompts) ?? null;
     if (chosen === null) throw new PromptError(`this model has no prompt "${name}" (it has ${names.map((n) => `"${n}"`).join(', ')})`, 'prompt');
   }

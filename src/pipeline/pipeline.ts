@@ -91,7 +91,7 @@ export class Pipeline {
   }
 
   async embed(texts: readonly string[], opts: EmbedOptions): Promise<EmbedResult> {
-    const inputs = prepareInputs(this.tokenizer, this.rules, texts, opts);
+    const inputs = await prepareInputs(this.tokenizer, this.rules, texts, opts);
     const vectors = await this.embedder.embedIds(inputs.ids, opts.normalize, opts.onBatch);
     return { vectors, tokens: inputs.tokens, truncated: inputs.truncated };
   }

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { preparedFixture } from '../testing/models.js';
 import { spawnServe } from '../testing/serve-process.js';
+import { skipOrFail } from '../testing/skip.js';
 
 const ROOT = '/sys/fs/cgroup/memory';
 
 test('e5-base int8 in a 512 MB memory cgroup survives max-length batches without an OOM kill', async (t) => {
   if (process.getuid?.() !== 0 || !existsSync(join(ROOT, 'memory.limit_in_bytes'))) {
-    t.skip('needs root and the cgroup v1 memory controller; not available here');
+    skipOrFail(t, 'needs root and the cgroup v1 memory controller; not available here');
     return;
   }
   const { modelDir } = await preparedFixture('e5-base', 'int8');

@@ -18,7 +18,7 @@ import { preparedFixture } from '../testing/models.js';
 import { startApp, type App } from './app.js';
 import { serveConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { cosine } from '../engine/cosine.js';
+import { assertVector } from '../testing/vectors.js';
 
 const KEY = 'clients-test-key-0123';
 let app: App;
@@ -54,13 +54,13 @@ async function own(texts: string[]): Promise<number[][]> {
   return ((await r.json()) as { data: Array<{ embedding: number[] }> }).data.map((d) => d.embedding);
 }
 
-function assertSameVectors(got: ArrayLike<number>[], want: number[][], who: string): void {
+/**
+ * Element by element. int8 activations are quantized per batch, so a text run in a batch of
+ * other texts moves by ~1e-5: `tolerance` is float32 rounding where the batches are the same.
+ */
+function assertSameVectors(got: ArrayLike<number>[], want: number[][], who: string, tolerance = 2e-6): void {
   assert.equal(got.length, want.length, who);
-  got.forEach((v, i) => {
-    const c = cosine(v, want[i]);
-    // int8 activations are quantized per batch: the same text in another batch moves by ~1e-5.
-    assert.ok(c >= 0.9999, `${who}, text ${i}: cosine ${c}`);
-  });
+  got.forEach((v, i) => assertVector(v, want[i], `${who}, text ${i}`, tolerance));
 }
 
 test('openai client: float and base64 (its default) give the service\'s vectors', async () => {
@@ -94,8 +94,10 @@ test('LangChain JS OpenAIEmbeddings: 600 texts in batches of 512, two at a time,
   const lc = new OpenAIEmbeddings({ apiKey: KEY, model: 'text-embedding-3-small', configuration: { baseURL: `${url}/v1` } });
   const docs = await lc.embedDocuments(texts);
   assert.equal(docs.length, 600);
-  const want = [...(await own(texts.slice(0, 300))), ...(await own(texts.slice(300)))];
-  assertSameVectors(docs, want, 'LangChain JS');
+  const want = [...(await own(texts.slice(0, 512))), ...(await own(texts.slice(512)))];
+  // Its two requests run concurrently and may share model runs, so a text's batch-mates (and
+  // with them its int8 activation scale) differ from the plain requests': up to ~1e-3 here.
+  assertSameVectors(docs, want, 'LangChain JS (two concurrent requests)', 2e-3);
   assertSameVectors([await lc.embedQuery(TEXTS[0])], await own([TEXTS[0]]), 'LangChain JS query');
 });
 
@@ -151,7 +153,8 @@ test('LangChain Python\'s wire behaviour (cl100k ids, chunked, averaged): the sa
   const plain = await own(parts);
   const w = [0, 1, 2].map((k) => ids.slice(k * ctx, (k + 1) * ctx).length);
   const avg = plain[0].map((_, k) => (plain[0][k] * w[0] + plain[1][k] * w[1] + plain[2][k] * w[2]) / (w[0] + w[1] + w[2]));
-  assert.ok(cosine(viaIds, avg) >= 0.9999, `chunked text: cosine ${cosine(viaIds, avg)}`);
+  const norm = Math.hypot(...avg);
+  assertVector(viaIds, avg.map((x) => x / norm), 'chunked text: the normalized token-weighted average');
 });
 
 test('token ids outside cl100k_base are a 400 naming the first bad one; --token-ids model and reject', async () => {

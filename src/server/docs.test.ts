@@ -18,6 +18,7 @@ import { Metrics } from './metrics.js';
 import { buildRoutes } from './routes.js';
 import { DOCS_ASSETS } from './routes/docs.js';
 import { EmbeddingService } from './service.js';
+import { skipOrFail } from '../testing/skip.js';
 
 const KEY = 'docs-test-key-0123';
 let open: ServeProcess;
@@ -68,7 +69,7 @@ test('/docs and /openapi.json need the key unless --docs-open', async () => {
 
 test('/docs renders in headless Chromium with every route on the page', async (t) => {
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-  if (!chromium) return t.skip('needs Debian\'s chromium (apt-get install chromium; .ci/run installs it)');
+  if (!chromium) return skipOrFail(t, 'needs Debian\'s chromium (apt-get install chromium; .ci/run installs it)');
   const profile = mkdtempSync(join(tmpdir(), 'ortos-chromium-'));
   try {
     // The flags keep Chromium from reaching for the network it would not find here.

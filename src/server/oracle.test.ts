@@ -18,6 +18,7 @@ import { spawnServe, type ServeProcess } from '../testing/serve-process.js';
 let s: ServeProcess;
 let raw: InferenceSession;
 const tokenizer = new Oracle(FIXTURE_TOKENIZER_JSON, 512);
+const fromLeft = new Oracle(FIXTURE_TOKENIZER_JSON, 512, 'left');
 
 before(async () => {
   const { modelDir } = await preparedFixture('tiny', 'fp32');
@@ -33,8 +34,8 @@ after(async () => {
 });
 
 /** The last hidden state of one text, as sent to the model: [tokens × dim]. */
-async function hidden(text: string): Promise<{ h: Float32Array; n: number; dim: number }> {
-  const [{ ids }] = await tokenizer.encodeAll([text]);
+async function hidden(text: string, direction: 'left' | 'right' = 'right'): Promise<{ h: Float32Array; n: number; dim: number }> {
+  const [{ ids }] = await (direction === 'left' ? fromLeft : tokenizer).encodeAll([text]);
   const o = await ort();
   const n = ids.length;
   const out = await raw.run({
@@ -46,8 +47,8 @@ async function hidden(text: string): Promise<{ h: Float32Array; n: number; dim: 
 }
 
 /** The reference vector of one text, as sent to the model (prefix included). */
-async function reference(text: string, normalize = true): Promise<number[]> {
-  const { h, n, dim } = await hidden(text);
+async function reference(text: string, normalize = true, direction: 'left' | 'right' = 'right'): Promise<number[]> {
+  const { h, n, dim } = await hidden(text, direction);
   const v = new Array<number>(dim).fill(0);
   for (let t = 0; t < n; t++) for (let i = 0; i < dim; i++) v[i] += h[t * dim + i] / n;
   if (!normalize) return v;
@@ -137,4 +138,101 @@ test('TEI /decode: the model\'s ids back to the text the Rust library gives', as
   const bad = await post('/decode', { ids: [[0, 5, 999999]] });
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'ids.0.2');
+});
+
+// A long text whose beginning and end differ, so the end that is cut shows in the vector.
+const HEAD_TAIL = Array.from({ length: 900 }, (_, i) => `слово${i}`).join(' ');
+
+test('truncation_direction on every route that takes it: left keeps the end, right the beginning', async () => {
+  const left = await reference(`query: ${HEAD_TAIL}`, true, 'left');
+  const right = await reference(`query: ${HEAD_TAIL}`, true, 'right');
+  assert.ok(Math.max(...left.map((x, i) => Math.abs(x - right[i]))) > 1e-2, 'the two ends give different vectors');
+  for (const d of ['left', 'Left', 'right', 'Right'] as const) {
+    const want = d.toLowerCase() === 'left' ? left : right;
+    const e = (await (await post('/embed', { inputs: HEAD_TAIL, truncate: true, truncation_direction: d })).json()) as number[][];
+    assertSame(e[0], want, `/embed ${d}`);
+    const sim = (await (await post('/similarity', { inputs: { source_sentence: HEAD_TAIL, sentences: [TEXTS[0]] }, parameters: { truncate: true, truncation_direction: d } })).json()) as number[];
+    const other = await reference(`query: ${TEXTS[0]}`);
+    assertSame(sim, [want.reduce((s, x, i) => s + x * other[i], 0)], `/similarity ${d}`);
+  }
+  const all = (await (await post('/embed_all', { inputs: HEAD_TAIL, truncate: true, truncation_direction: 'left' })).json()) as number[][][];
+  const { h, n, dim } = await hidden(`query: ${HEAD_TAIL}`, 'left');
+  assert.equal(all[0].length, n);
+  for (const t of [0, 1, n - 2, n - 1]) assertSame(all[0][t], Array.from(h.subarray(t * dim, (t + 1) * dim)), `/embed_all left, token ${t}`);
+  // /v1/embeddings always cuts the end off (OpenAI has no direction).
+  const o = (await (await post('/v1/embeddings', { input: HEAD_TAIL })).json()) as { data: Array<{ embedding: number[] }> };
+  assertSame(o.data[0].embedding, right, '/v1/embeddings');
+});
+
+test('dimensions on every route that takes it: the model\'s own gives the same vector, any other a 400 naming it', async () => {
+  const want = await reference(`query: ${TEXTS[2]}`);
+  const dim = want.length;
+  const openai = (await (await post('/v1/embeddings', { input: TEXTS[2], dimensions: dim })).json()) as { data: Array<{ embedding: number[] }> };
+  assertSame(openai.data[0].embedding, want, '/v1/embeddings dimensions');
+  for (const dimensions of [dim, null]) assertSame(((await (await post('/embed', { inputs: TEXTS[2], dimensions })).json()) as number[][])[0], want, `/embed dimensions ${dimensions}`);
+  for (const [path, body] of [['/v1/embeddings', { input: TEXTS[2] }], ['/embed', { inputs: TEXTS[2] }]] as const) {
+    for (const dimensions of [dim - 1, dim / 2, 0, dim * 2]) {
+      const r = await post(path, { ...body, dimensions });
+      assert.equal(r.status, 400, `${path} dimensions ${dimensions}`);
+      assert.equal(((await r.json()) as { error: { param: string } }).error.param, 'dimensions');
+    }
+  }
+});
+
+test('token ids: /embed with the model\'s ids is L2-normalized (or raw when asked); /v1/embeddings with cl100k ids is the text\'s vector', async () => {
+  const text = `query: ${TEXTS[3]}`;
+  const [{ ids }] = await tokenizer.encodeAll([text]);
+  const normalized = ((await (await post('/embed', { inputs: ids })).json()) as number[][])[0];
+  assertSame(normalized, await reference(text), '/embed ids');
+  assert.ok(Math.abs(Math.hypot(...normalized) - 1) < 1e-6, 'unit length');
+  const raw = ((await (await post('/embed', { inputs: [ids], normalize: false })).json()) as number[][])[0];
+  assertSame(raw, await reference(text, false), '/embed ids, normalize false');
+  const { encode } = await import('gpt-tokenizer/encoding/cl100k_base');
+  const o = (await (await post('/v1/embeddings', { input: [encode(TEXTS[3])] })).json()) as { data: Array<{ embedding: number[] }> };
+  assertSame(o.data[0].embedding, await reference(text), '/v1/embeddings cl100k ids');
+});
+
+test('concurrent requests of distinct texts on every embedding route: each gets its own vectors, exactly', async () => {
+  const texts = Array.from({ length: 24 }, (_, i) => `${TEXTS[i % TEXTS.length]} №${i} ${'слово '.repeat(i % 7)}`);
+  const want = await Promise.all(texts.map((t) => reference(t.startsWith('passage: ') ? t : `query: ${t}`)));
+  // Runs of at most 256 padded tokens: these short texts' runs, not those of the work ahead (512 each).
+  const runsSoFar = async (): Promise<number> => {
+    const m = /^ortos_batch_padded_tokens_bucket\{le="256"\} (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text());
+    assert.ok(m !== null, 'batch metrics are exported');
+    return Number(m[1]);
+  };
+  const before = await runsSoFar();
+  // Work ahead of them in the queue, so the requests below wait together and share runs.
+  const ahead = post('/embed', { inputs: Array.from({ length: 64 }, () => LONG), truncate: true });
+  for (;;) {
+    const q = /^ortos_queue_inputs (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text());
+    if (q !== null && Number(q[1]) > 0) break;
+  }
+  const calls = texts.map(async (t, i) => {
+    switch (i % 4) {
+      case 0: {
+        const b = (await (await post('/v1/embeddings', { input: [t, texts[(i + 1) % texts.length]] })).json()) as { data: Array<{ embedding: number[] }> };
+        assertSame(b.data[0].embedding, want[i], `request ${i} (/v1/embeddings), its first input`);
+        assertSame(b.data[1].embedding, want[(i + 1) % texts.length], `request ${i} (/v1/embeddings), its second input`);
+        return;
+      }
+      case 1:
+        assertSame(((await (await post('/embed', { inputs: t })).json()) as number[][])[0], want[i], `request ${i} (/embed)`);
+        return;
+      case 2: {
+        const s = (await (await post('/similarity', { inputs: { source_sentence: t, sentences: [texts[0]] } })).json()) as number[];
+        assertSame(s, [want[i].reduce((acc, x, k) => acc + x * want[0][k], 0)], `request ${i} (/similarity)`);
+        return;
+      }
+      default: {
+        const o = (await (await post('/v1/embeddings', { input: t, encoding_format: 'base64' })).json()) as { data: Array<{ embedding: string }> };
+        const bytes = Buffer.from(o.data[0].embedding, 'base64');
+        assertSame(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), want[i], `request ${i} (/v1/embeddings base64)`);
+      }
+    }
+  });
+  await Promise.all(calls);
+  assert.equal((await ahead).status, 200);
+  const runs = (await runsSoFar()) - before;
+  assert.ok(runs > 0 && runs < texts.length / 2, `the 24 requests shared model runs: ${runs} runs`);
 });

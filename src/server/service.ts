@@ -20,6 +20,8 @@ export interface TextRequest {
   /** Prompt name (undefined: the model's default). */
   prompt?: string;
   instruction?: string;
+  /** A model without prompts ignores `prompt` (OpenAI's input_type) instead of refusing it. */
+  lenientPrompt?: boolean;
   /** Where the prompt name and the instruction sit in the body, for errors. */
   promptParam?: string;
   instructionParam?: string;
@@ -76,9 +78,10 @@ export class EmbeddingService {
   private async tokenize(req: TextRequest, signal?: AbortSignal): Promise<{ model: Pipeline; ids: number[][]; tokens: number; truncated: number }> {
     const model = await this.host.get(signal);
     try {
-      const prepared = prepareInputs(model.tokenizer, model.rules, req.texts, {
+      const prepared = await prepareInputs(model.tokenizer, model.rules, req.texts, {
         prompt: req.prompt,
         instruction: req.instruction,
+        lenient: req.lenientPrompt,
         truncate: req.truncate,
         direction: req.direction,
       });

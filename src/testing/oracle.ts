@@ -23,10 +23,10 @@ export interface OracleResult {
 
 export class Oracle {
   private readonly tok: RustTokenizer;
-  constructor(tokenizerJson: string, maxLength?: number) {
+  constructor(tokenizerJson: string, maxLength?: number, direction: 'left' | 'right' = 'right') {
     const rust = createRequire(import.meta.url)('tokenizers') as RustTokenizers;
     this.tok = rust.Tokenizer.fromFile(tokenizerJson);
-    if (maxLength !== undefined) this.tok.setTruncation(maxLength);
+    if (maxLength !== undefined) this.tok.setTruncation(maxLength, { direction });
   }
 
   async encodeAll(texts: string[], batch = 2000): Promise<OracleResult[]> {

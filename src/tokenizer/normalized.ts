@@ -74,6 +74,36 @@ export class NormalizedText {
     }
   }
 
+  /** Each [start, end) range (ascending, disjoint, non-empty) becomes `content`, in one pass. */
+  replaceRanges(ranges: ReadonlyArray<readonly [number, number]>, content: readonly number[]): void {
+    const { cps, starts, ends } = this;
+    const newCps: number[] = [];
+    const newStarts: number[] = [];
+    const newEnds: number[] = [];
+    let at = 0;
+    for (const [from, to] of ranges) {
+      for (; at < from; at++) {
+        newCps.push(cps[at]);
+        newStarts.push(starts[at]);
+        newEnds.push(ends[at]);
+      }
+      for (const cp of content) {
+        newCps.push(cp);
+        newStarts.push(starts[to - 1]);
+        newEnds.push(ends[to - 1]);
+      }
+      at = to;
+    }
+    for (; at < cps.length; at++) {
+      newCps.push(cps[at]);
+      newStarts.push(starts[at]);
+      newEnds.push(ends[at]);
+    }
+    this.cps = newCps;
+    this.starts = newStarts;
+    this.ends = newEnds;
+  }
+
   transform(dest: readonly Change[], removedFirst: number): void {
     this.transformRange(0, this.cps.length, dest, removedFirst);
   }

@@ -14,6 +14,8 @@ export interface EncodeOptions {
   /** Truncate to this many tokens, specials included. */
   maxLength?: number;
   direction?: 'right' | 'left';
+  /** First guess of characters per kept token, when only part of a long input is read. */
+  windowCharsPerToken?: number;
 }
 
 export interface Encoding {
@@ -21,8 +23,13 @@ export interface Encoding {
   /** Flat [start0, end0, start1, end1, …] in code points of the input. */
   offsets: number[];
   special: boolean[];
-  /** Tokens dropped by truncation (0 if none). */
+  /** Tokens dropped by truncation (0 if none); with `partial`, at least this many. */
   truncated: number;
+  /**
+   * Only the part of the input that can be kept was read (see `encodeWindow`): the input is
+   * over the limit, by at least `truncated` tokens.
+   */
+  partial: boolean;
 }
 
 /** Rust's char::is_whitespace (Unicode White_Space); JS's \s differs on U+0085 and U+FEFF. */
@@ -31,6 +38,19 @@ function isWhitespace(cp: number): boolean {
     (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f ||
     cp === 0x205f || cp === 0x3000;
 }
+
+// Grapheme_Cluster_Break=Prepend (Unicode 16, GraphemeBreakProperty.txt): a Prepend
+// character joins the next one into one grapheme.
+const PREPEND = new Set([0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06dd, 0x070f, 0x0890, 0x0891, 0x08e2, 0x0d4e,
+  0x110bd, 0x110cd, 0x111c2, 0x111c3, 0x1193f, 0x11941, 0x11a3a, 0x11a84, 0x11a85, 0x11a86, 0x11a87, 0x11a88, 0x11a89,
+  0x11d46, 0x11f02]);
+/** Characters that join the one before them into a grapheme (Extend, ZWJ, SpacingMark). */
+const JOINS_PREVIOUS = /^[\p{Grapheme_Extend}\p{Mc}\p{Emoji_Modifier}\u200d\u0e33\u0eb3]$/u;
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
+const isHangulJamo = (cp: number): boolean => (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0xa960 && cp <= 0xa97f) || (cp >= 0xd7b0 && cp <= 0xd7ff);
+
+/** Characters per token at most, in practice, to guess how much of an input to read first. */
+const WINDOW_CHARS_PER_TOKEN = 6;
 
 function utf8Length(cps: readonly number[], from: number, to: number): number {
   let n = 0;
@@ -70,6 +90,9 @@ export class Tokenizer {
   private readonly added: Array<{ text: string; cps: number[]; id: number; lstrip: boolean; rstrip: boolean }>;
   private readonly prefixIds: number[];
   private readonly suffixIds: number[];
+  /** Whether an input may be read only up to what truncation keeps (see `encodeWindow`). */
+  private readonly windowable: boolean;
+  private readonly spaceLike = new Map<number, boolean>();
   private pieceDecoder: TextDecoder | null = null;
   private specialIds: Set<number> | undefined;
 
@@ -95,6 +118,10 @@ export class Tokenizer {
     this.added = data.meta.addedTokens
       .filter((t) => t.content.length > 0)
       .map((t) => ({ text: t.content, cps: Array.from(t.content, (c) => c.codePointAt(0) as number), id: t.id, lstrip: t.lstrip, rstrip: t.rstrip }));
+    this.windowable = data.meta.metaspace.split &&
+      data.meta.normalizers.every((n) => n.type === 'Precompiled' || n.regex === ' {2,}') &&
+      // A token that strips the spaces after it must not end where a cut may be made.
+      this.added.every((t) => !t.cps.some(isWhitespace) && !(t.rstrip && LETTER_OR_DIGIT.test(String.fromCodePoint(t.cps[t.cps.length - 1]))));
     this.prefixIds = [];
     this.suffixIds = [];
     let seenSequence = false;
@@ -150,21 +177,20 @@ export class Tokenizer {
     // The reference receives Rust strings, in which lone surrogates became U+FFFD.
     const text = input.isWellFormed() ? input : input.toWellFormed();
     const cps = Array.from(text, (c) => c.codePointAt(0) as number);
-    const ids: number[] = [];
-    const offsets: number[] = [];
-    for (const seg of this.splitAdded(cps)) {
-      if (seg.id !== undefined) {
-        ids.push(seg.id);
-        offsets.push(seg.from, seg.to);
-      } else {
-        this.encodeSegment(cps, seg.from, seg.to, ids, offsets);
-      }
-    }
-
     const addSpecial = options.addSpecialTokens ?? true;
+    let ids: number[] = [];
+    let offsets: number[] = [];
     let truncated = 0;
+    let partial = false;
     if (options.maxLength !== undefined) {
       const room = Math.max(0, options.maxLength - (addSpecial ? this.specialCount : 0));
+      const window = this.encodeWindow(cps, room, options.direction ?? 'right', options.windowCharsPerToken ?? WINDOW_CHARS_PER_TOKEN);
+      if (window !== null) {
+        ({ ids, offsets } = window);
+        partial = true;
+      } else {
+        this.encodeRange(cps, 0, cps.length, ids, offsets);
+      }
       if (ids.length > room) {
         truncated = ids.length - room;
         if (options.direction === 'left') {
@@ -175,9 +201,11 @@ export class Tokenizer {
           offsets.length = room * 2;
         }
       }
+    } else {
+      this.encodeRange(cps, 0, cps.length, ids, offsets);
     }
     const special = new Array<boolean>(ids.length).fill(false);
-    if (!addSpecial) return { ids, offsets, special, truncated };
+    if (!addSpecial) return { ids, offsets, special, truncated, partial };
     const pre = this.prefixIds;
     const post = this.suffixIds;
     return {
@@ -185,16 +213,81 @@ export class Tokenizer {
       offsets: [...pre.flatMap(() => [0, 0]), ...offsets, ...post.flatMap(() => [0, 0])],
       special: [...pre.map(() => true), ...special, ...post.map(() => true)],
       truncated,
+      partial,
     };
   }
 
-  /** Added tokens are matched leftmost-longest on the raw text, before normalization. */
-  private splitAdded(cps: readonly number[]): Segment[] {
+  private encodeRange(cps: readonly number[], from: number, to: number, ids: number[], offsets: number[]): void {
+    for (const seg of this.splitAdded(cps, from, to)) {
+      if (seg.id !== undefined) {
+        ids.push(seg.id);
+        offsets.push(seg.from, seg.to);
+      } else {
+        this.encodeSegment(cps, seg.from, seg.to, ids, offsets);
+      }
+    }
+  }
+
+  /**
+   * A long input that will be cut is read only as far as the kept tokens reach: its first
+   * part (right truncation) or its last (left), grown until it gives more than `room`
+   * tokens. The result is the whole input's, token for token: the part ends (or starts) at a
+   * cut where nothing the pipeline does reaches across — a space-like character (one the
+   * normalizer turns into a plain space) after a letter or digit that the normalizer leaves
+   * alone and that is a grapheme of its own. There no grapheme, no added token (none holds
+   * white space), no run of spaces (the only Replace allowed here collapses them) and no
+   * word (Metaspace splits at the space) spans the cut. Null: read the whole input.
+   */
+  private encodeWindow(cps: readonly number[], room: number, direction: 'left' | 'right', charsPerToken: number): { ids: number[]; offsets: number[] } | null {
+    if (!this.windowable) return null;
     const n = cps.length;
-    if (n === 0) return [];
+    for (let chars = Math.max(1, (room + 1) * charsPerToken); chars < n; chars *= 2) {
+      const ids: number[] = [];
+      const offsets: number[] = [];
+      if (direction === 'right') {
+        let p = chars;
+        while (p < n && !this.safeCut(cps, p)) p++;
+        if (p >= n) return null;
+        this.encodeRange(cps, 0, p, ids, offsets);
+      } else {
+        let p = n - chars;
+        while (p > 0 && !this.safeCut(cps, p)) p--;
+        if (p <= 0) return null;
+        this.encodeRange(cps, p, n, ids, offsets);
+      }
+      if (ids.length > room) return { ids, offsets };
+    }
+    return null;
+  }
+
+  /** Whether the input can be cut before cps[p] with the same tokens on both sides (see encodeWindow). */
+  private safeCut(cps: readonly number[], p: number): boolean {
+    if (p < 1 || p >= cps.length || !this.isSpaceLike(cps[p])) return false;
+    if (p + 1 < cps.length && JOINS_PREVIOUS.test(String.fromCodePoint(cps[p + 1]))) return false;
+    const before = cps[p - 1];
+    const ch = String.fromCodePoint(before);
+    if (!LETTER_OR_DIGIT.test(ch) || JOINS_PREVIOUS.test(ch) || PREPEND.has(before) || isHangulJamo(before)) return false;
+    if (p >= 2 && PREPEND.has(cps[p - 2])) return false;
+    return this.charsmap === null || !this.charsmap.mayRewrite(before) || this.charsmap.rewrite(cps, p - 1, p) === null;
+  }
+
+  /** A character the normalizer turns into one plain space (U+0020 itself, U+00A0, U+3000…). */
+  private isSpaceLike(cp: number): boolean {
+    let known = this.spaceLike.get(cp);
+    if (known === undefined) {
+      const out = this.charsmap !== null && this.charsmap.mayRewrite(cp) ? this.charsmap.rewrite([cp], 0, 1) : null;
+      known = out === null ? cp === 0x20 : out.length === 1 && out[0] === 0x20;
+      this.spaceLike.set(cp, known);
+    }
+    return known;
+  }
+
+  /** Added tokens are matched leftmost-longest on the raw text, before normalization. */
+  private splitAdded(cps: readonly number[], from: number, n: number): Segment[] {
+    if (n <= from) return [];
     const out: Segment[] = [];
-    let segStart = 0;
-    let pos = 0;
+    let segStart = from;
+    let pos = from;
     if (this.added.length > 0) {
       while (pos < n) {
         let best = -1;
@@ -347,11 +440,9 @@ export class Tokenizer {
       }
       ranges.push([startCp, cp]);
     }
-    const dest: Change[] = content.map((c) => [c, 1]);
-    // Back to front: each replacement only reads the character just before its range.
-    for (let i = ranges.length - 1; i >= 0; i--) {
-      const [s, e] = ranges[i];
-      text.transformRange(s, e, dest, e - s);
-    }
+    // One pass, as the reference's `NormalizedString::replace` does since it stopped calling
+    // transform_range per match (quadratic on inputs with many matches): every inserted
+    // character takes the alignment of the last character of the match it replaces.
+    text.replaceRanges(ranges, content);
   }
 }

@@ -26,7 +26,7 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
         }
         const input = splitInput(body.input);
         const textRequest = (texts: string[]): Parameters<EmbeddingService['embedTexts']>[0] =>
-          ({ texts, prompt: body.input_type, instruction: body.instruction ?? undefined, promptParam: 'input_type', normalize: true, truncate: true, direction: 'right', param: 'input' });
+          ({ texts, prompt: body.input_type, lenientPrompt: true, instruction: body.instruction ?? undefined, promptParam: 'input_type', normalize: true, truncate: true, direction: 'right', param: 'input' });
         let result;
         if ('texts' in input) {
           checkTexts(input.texts, cfg, 'input');

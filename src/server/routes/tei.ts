@@ -3,6 +3,7 @@
 // /tokenize and /decode. They take the model's own token ids.
 
 import { badRequest } from '../../core/errors.js';
+import { TimeSlices } from '../../core/time-slices.js';
 import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
@@ -73,11 +74,15 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         // Written input by input: the answer can be megabytes of JSON, never built whole.
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('[');
-        vectors.forEach((v, i) => {
+        const slices = new TimeSlices();
+        for (const [i, v] of vectors.entries()) {
           const rows: string[] = [];
-          for (let t = 0; t < v.length / dim; t++) rows.push(JSON.stringify(Array.from(v.subarray(t * dim, (t + 1) * dim))));
+          for (let t = 0; t < v.length / dim; t++) {
+            await slices.next();
+            rows.push(JSON.stringify(Array.from(v.subarray(t * dim, (t + 1) * dim))));
+          }
           res.write(`${i > 0 ? ',' : ''}[${rows.join(',')}]`);
-        });
+        }
         res.end(']');
       },
     },
@@ -112,7 +117,12 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         const list = texts(body.inputs, 'inputs', note);
         const model = await service.host.get(signal);
         const addSpecial = body.add_special_tokens ?? true;
-        const out = list.map((raw) => {
+        // Input by input, letting other requests in between: up to 2 MB of text tokenized whole
+        // (no limit cuts it here), and an answer of tens of MB written in parts.
+        const slices = new TimeSlices();
+        const parts: string[] = [];
+        for (const raw of list) {
+          await slices.next();
           // The prompt is added only when asked for, so offsets refer to the text as sent.
           let text = raw;
           if (body.prompt_name) {
@@ -125,13 +135,18 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
           }
           const cps = Array.from(text);
           const enc = model.tokenizer.encode(text, { addSpecialTokens: addSpecial });
-          return enc.ids.map((id, i) => {
+          parts.push(JSON.stringify(enc.ids.map((id, i) => {
             const start = enc.offsets[2 * i];
             const stop = enc.offsets[2 * i + 1];
             return { id, text: enc.special[i] ? model.tokenizer.piece(id) : cps.slice(start, stop).join(''), special: enc.special[i], start, stop };
-          });
-        });
-        sendJson(res, 200, out);
+          })));
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < parts.length; i++) {
+          await slices.next();
+          res.write(`${i === 0 ? '[' : ','}${parts[i]}`);
+        }
+        res.end(parts.length === 0 ? '[]' : ']');
       },
     },
 
