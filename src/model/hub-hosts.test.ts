@@ -69,3 +69,16 @@ test('a redirect from the hub to the Xet CDN: metadata stops at the 302; a downl
   assert.equal(await body.res.text(), 'hello');
   assert.deepEqual(seen, [{ url, authorization: `Bearer ${TOKEN}` }, { url: cdn, authorization: undefined }]);
 });
+
+test('Retry-After in seconds and the RateLimit header (huggingface_hub _http_backoff_base): how long to wait', async () => {
+  const { retryAfterSeconds } = await import('./hub-http.js');
+  const h = (o: Record<string, string>): Headers => new Headers(o);
+  assert.equal(retryAfterSeconds(h({ 'retry-after': '7' })), 7);
+  assert.equal(retryAfterSeconds(h({ 'retry-after': ' 12 ' })), 12);
+  assert.equal(retryAfterSeconds(h({ 'retry-after': 'Wed, 21 Oct 2026 07:28:00 GMT' })), null, 'a date is not read as seconds');
+  assert.equal(retryAfterSeconds(h({ 'retry-after': '1.5' })), null);
+  assert.equal(retryAfterSeconds(h({})), null);
+  assert.equal(retryAfterSeconds(h({ ratelimit: '"api";r=0;t=55' })), 55, 'no requests left: wait until the window resets');
+  assert.equal(retryAfterSeconds(h({ ratelimit: '"api";r=3;t=55', 'retry-after': '2' })), 2, 'requests left: the RateLimit header does not apply');
+  assert.equal(retryAfterSeconds(h({ ratelimit: '"api" ; r = 0 ; t = 9' })), 9);
+});
