@@ -36,7 +36,7 @@ for (const name of wanted) {
     mutate: g.mutate,
     ignorePatterns: ['.cache', 'dist', 'bench/peers', 'reports', 'docs', '*.log'],
     coverageAnalysis: 'off',
-    concurrency: 2,
+    concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
     timeoutMS: 60_000,
     reporters: ['clear-text', 'html', 'json'],
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
