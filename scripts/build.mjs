@@ -42,7 +42,7 @@ execFileSync(bin('tsc'), ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit'
 })(join(root, 'dist'));
 const meta = join(root, 'dist', '.bundle-meta.json');
 execFileSync(bin('esbuild'), [
-  'dist/cli/main.js', 'dist/onnx/to-4bit-process.js', '--bundle', '--platform=node', '--format=esm', '--splitting',
+  'dist/cli/main.js', 'dist/onnx/to-4bit-process.js', 'dist/engine/session-worker.js', '--bundle', '--platform=node', '--format=esm', '--splitting',
   '--outdir=dist/bin', '--entry-names=[name]', '--external:onnxruntime-node', '--external:prom-client', '--minify-syntax',
   '--log-level=warning', `--metafile=${meta}`,
 ], { cwd: root, stdio: 'inherit' });

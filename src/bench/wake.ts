@@ -2,7 +2,9 @@
 // first successful /v1/embeddings answer, pinned to one core, from a cold page cache when
 // running as root. The request is sent as soon as the port accepts, as Fly's proxy does.
 //
-//   node dist/bench/wake.js [--model-dir DIR] [--dtype int8|q4|fp32] [--runs N]
+//   node dist/bench/wake.js [--model-dir DIR] [--dtype int8|q4|fp32] [--runs N] [--vs OTHER/dist/bin/main.js]
+//
+// With --vs, another build's bin is woken the same way, alternating run by run.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -66,9 +68,9 @@ function readBytes(pid: number): number | null {
   }
 }
 
-export async function wakeOnce(modelDir: string, port: number, cold: boolean, extraArgs: string[] = []): Promise<WakeRun> {
+export async function wakeOnce(modelDir: string, port: number, cold: boolean, extraArgs: string[] = [], bin = BIN): Promise<WakeRun> {
   const didDrop = cold ? dropCaches() : false;
-  const args = [BIN, 'serve', '--model-dir', modelDir, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', ...extraArgs];
+  const args = [bin, 'serve', '--model-dir', modelDir, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', ...extraArgs];
   const cmd = hasTaskset() ? ['taskset', '-c', '0', process.execPath, ...args] : [process.execPath, ...args];
   const t0 = performance.now();
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -109,9 +111,13 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const manifest = readManifest(defaultPreparedDir(modelDir, dtype));
   const prepacked = manifest?.prepacked?.cpu === cpuFingerprint();
-  const results: Record<string, WakeRun[]> = { cold: [], warm: [] };
+  const other = get('--vs');
+  const results: Record<string, WakeRun[]> = other ? { cold: [], 'cold, other build': [], warm: [], 'warm, other build': [] } : { cold: [], warm: [] };
   for (const mode of ['cold', 'warm'] as const) {
-    for (let i = 0; i < runs; i++) results[mode].push(await wakeOnce(modelDir, 18181, mode === 'cold', extra));
+    for (let i = 0; i < runs; i++) {
+      results[mode].push(await wakeOnce(modelDir, 18181, mode === 'cold', extra));
+      if (other) results[`${mode}, other build`].push(await wakeOnce(modelDir, 18181, mode === 'cold', extra, other));
+    }
   }
   const coldAvailable = results.cold.every((r) => r.cold);
   console.log(`wake: ortos-embed serve --dtype ${dtype} → first /v1/embeddings answer, ${modelDir}, ${runs} runs each, median [min–max]`);
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
     };
     console.log(`| ${mode} | ${col((r) => r.firstResponseMs)} | ${col((r) => r.listeningMs)} | ${col((r) => r.modelReadyMs)} | ${col((r) => r.peakRssMB)} | ${col((r) => r.readMiB)} |`);
   }
-  const file = writeResult(`wake${dtype === 'int8' ? '' : `-${dtype}`}${prepacked ? '-prepacked' : ''}`, machine, { machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), dtype, prepacked, coldAvailable, runs: results });
+  const file = writeResult(`wake${dtype === 'int8' ? '' : `-${dtype}`}${prepacked ? '-prepacked' : ''}`, machine, { machine, modelDir: modelDir.replace(PROJECT_ROOT + '/', ''), dtype, prepacked, coldAvailable, other: other ?? null, runs: results });
   console.log(`written ${file}`);
 }
 

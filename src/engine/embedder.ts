@@ -2,7 +2,7 @@
 
 import { planBatches } from './batching.js';
 import type { EmbeddingRows } from './embedding-rows.js';
-import type { OnnxSession } from './onnx-session.js';
+import type { ModelSession } from './onnx-session.js';
 import type { Pooling } from '../model/rules.js';
 import { l2Normalize, pool } from './pooling.js';
 
@@ -23,7 +23,7 @@ export interface BatchStats {
 
 export class Embedder {
   constructor(
-    private readonly session: OnnxSession,
+    private readonly session: ModelSession,
     private readonly opts: EmbedderOptions,
   ) {}
 

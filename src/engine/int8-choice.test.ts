@@ -23,6 +23,8 @@ test('forced s8 on a saturating CPU runs s8 and says its vectors are off; forced
   assert.match(s8.reason, /vectors are off/);
   const s8ok = chooseInt8Weights('s8', EXACT);
   assert.deepEqual([s8ok.weights, s8ok.exact], ['s8', true]);
+  assert.equal(s8ok.reason, 'int8 weights as asked; u8×s8 is exact on this CPU');
+  assert.equal(chooseInt8Weights('u8', EXACT).reason, 'uint8 weights (u8×u8 kernels) as asked');
   for (const k of [EXACT, SATURATING]) {
     const u8 = chooseInt8Weights('u8', k);
     assert.deepEqual([u8.weights, u8.exact], ['u8', true]);

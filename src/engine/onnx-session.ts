@@ -97,7 +97,15 @@ export interface Forward {
   dim: number;
 }
 
-export class OnnxSession {
+/** What the embedder runs: a session here (OnnxSession) or on its own thread (ThreadedSession). */
+export interface ModelSession {
+  readonly io: ModelIo;
+  readonly takesEmbeddings: boolean;
+  forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward>;
+  release(): Promise<void>;
+}
+
+export class OnnxSession implements ModelSession {
   private constructor(
     private readonly session: InferenceSession,
     private readonly TensorCtor: typeof Tensor,

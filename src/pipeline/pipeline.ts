@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import type { EngineConfigOptions } from '../config.js';
 import { Embedder, type BatchStats } from '../engine/embedder.js';
-import { chooseInt8Weights, int8Kernels, type Int8Choice, type Int8Weights } from '../engine/int8-kernels.js';
+import type { Int8Choice } from '../engine/int8-kernels.js';
 import { EmbeddingRows } from '../engine/embedding-rows.js';
-import { OnnxSession, ort } from '../engine/onnx-session.js';
-import { cpuFingerprint } from '../cpu.js';
+import type { ModelSession } from '../engine/onnx-session.js';
+import { ThreadedSession } from '../engine/threaded-session.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { prepareInputs, type PrepareOptions } from '../tokenizer/inputs.js';
@@ -25,27 +25,11 @@ export interface EmbedOptions extends PrepareOptions {
   onBatch?: (s: BatchStats) => void;
 }
 
-/**
- * The graph to run here: for int8, the one whose integer products are exact on this CPU
- * (int8-kernels.ts); packed weights only where they were made, for the same weights.
- */
-async function chooseGraph(manifest: Manifest, setting: Int8Weights): Promise<{ graph: string; int8: Int8Choice | null }> {
-  let int8: Int8Choice | null = null;
-  let graph: string = PREPARED_FILES.model;
-  if (manifest.u8) {
-    int8 = chooseInt8Weights(setting, await int8Kernels(await ort()));
-    if (int8.weights === 'u8') graph = manifest.u8.model;
-  }
-  const p = manifest.prepacked;
-  if (p && p.cpu === cpuFingerprint() && (p.weights ?? 's8') === (int8?.weights ?? 's8')) graph = p.model;
-  return { graph, int8 };
-}
-
 export class Pipeline {
   private constructor(
     readonly manifest: Manifest,
     readonly tokenizer: Tokenizer,
-    private readonly session: OnnxSession,
+    private readonly session: ModelSession,
     private readonly embedder: Embedder,
     /** The graph file in use. */
     readonly graph: string,
@@ -57,11 +41,12 @@ export class Pipeline {
   static async load(preparedDir: string, engine: EngineConfigOptions): Promise<Pipeline> {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
-    const chosen = chooseGraph(manifest, engine.int8Weights ?? 'auto');
-    const sessionPromise = chosen.then((c) => OnnxSession.load(join(preparedDir, c.graph), { threads: engine.threads, memory: engine.memory }));
+    // The inference thread starts first: it loads onnxruntime, picks the graph and opens the
+    // session while this thread reads the tokenizer and the embedding rows.
+    const threaded = ThreadedSession.load(preparedDir, { int8Weights: engine.int8Weights ?? 'auto', threads: engine.threads, memory: engine.memory });
     const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
     const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
-    const [session, { graph, int8 }, rows] = await Promise.all([sessionPromise, chosen, rowsPromise]);
+    const [{ session, graph, int8 }, rows] = await Promise.all([threaded, rowsPromise]);
     const rules: ModelRules = engine.instruction !== undefined ? { ...manifest.rules, defaultInstruction: engine.instruction } : manifest.rules;
     const embedder = new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, pooling: rules.pooling, rows });
     return new Pipeline({ ...manifest, rules }, tokenizer, session, embedder, graph, int8, rows);

@@ -8,7 +8,7 @@ import { ApiKeyCheck } from './auth.js';
 
 const KEY = 'the-right-key-0123';
 const check = new ApiKeyCheck(KEY);
-const passes = (headers: Record<string, string | undefined>): boolean => {
+const passes = (headers: Record<string, string | string[] | undefined>): boolean => {
   try {
     check.check(headers);
     return true;
@@ -30,7 +30,8 @@ test('accepted: Bearer (any case, any spaces), the bare key in Authorization, th
 test('refused: no key, a wrong key, a near miss, the key in an unknown header, Basic auth', () => {
   for (const h of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${KEY}x` }, { authorization: `Bearer ${KEY.slice(0, -1)}` },
     { authorization: `Bearer  ${KEY} ` }, { 'x-api-key': KEY }, { authorization: `Basic ${Buffer.from(`u:${KEY}`).toString('base64')}` }, { 'api-key': `${KEY} ` },
-    { authorization: '' }, { authorization: 'Bearer ' }, { authorization: 'wrong', 'api-key': KEY }]) {
+    { authorization: '' }, { authorization: 'Bearer ' }, { authorization: 'wrong', 'api-key': KEY }, { authorization: `NotBearer ${KEY}` },
+    { authorization: `x Bearer ${KEY}` }]) {
     assert.equal(passes(h), false, JSON.stringify(h));
   }
 });
@@ -38,4 +39,8 @@ test('refused: no key, a wrong key, a near miss, the key in an unknown header, B
 test('the message says how to send a missing key, and only that the key is wrong otherwise', () => {
   assert.throws(() => check.check({}), (e: unknown) => e instanceof ApiError && /missing API key: send "Authorization: Bearer <key>"/.test(e.message));
   assert.throws(() => check.check({ authorization: 'Bearer nope' }), (e: unknown) => e instanceof ApiError && e.message === 'invalid API key');
+});
+
+test('a header sent twice (an array in node) is not a key', () => {
+  assert.equal(passes({ 'api-key': [KEY, KEY] }), false);
 });

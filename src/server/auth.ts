@@ -1,5 +1,6 @@
 // API key check in constant time: the candidate and the key are both hashed first, so neither
-// the length nor the content of the configured key leaks through timing.
+// the length nor the content of the configured key leaks through timing. (Whether a key was
+// sent at all is the client's own knowledge: that answer need not take the same time.)
 //
 // Clients send the key three ways, all accepted: "Authorization: Bearer K" (OpenAI's clients),
 // "Authorization: K" without the scheme (LlamaIndex's TEI client has sent that), and
@@ -19,14 +20,14 @@ export class ApiKeyCheck {
   check(headers: IncomingHttpHeaders): void {
     const authorization = headers.authorization;
     const apiKey = headers['api-key'];
-    const bearer = authorization !== undefined ? /^Bearer\s+(.+)$/i.exec(authorization) : null;
+    const bearer = /^Bearer\s+(.+)/i.exec(authorization ?? '');
     // The raw value, scheme or not: a client that omits "Bearer " still authenticates.
     const candidate = bearer ? bearer[1] : (authorization ?? (typeof apiKey === 'string' ? apiKey : undefined));
-    // No key at all hashes to something no key can equal (a NUL prefix), in the same time.
-    const given = createHash('sha256').update(candidate ?? '\u0000').digest();
-    if (candidate === undefined || !timingSafeEqual(given, this.digest)) {
-      throw new ApiError(401, candidate === undefined ? 'missing API key: send "Authorization: Bearer <key>" (or "api-key: <key>")' : 'invalid API key',
-        'authentication_error', 'invalid_api_key');
+    if (candidate === undefined) {
+      throw new ApiError(401, 'missing API key: send "Authorization: Bearer <key>" (or "api-key: <key>")', 'authentication_error', 'invalid_api_key');
+    }
+    if (!timingSafeEqual(createHash('sha256').update(candidate).digest(), this.digest)) {
+      throw new ApiError(401, 'invalid API key', 'authentication_error', 'invalid_api_key');
     }
   }
 }

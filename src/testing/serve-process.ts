@@ -17,8 +17,8 @@ export interface ServeProcess {
   waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<ServeProcess> {
-  const cmd = [...prefix, process.execPath, BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args];
+export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = [], bin = BIN): Promise<ServeProcess> {
+  const cmd = [...prefix, process.execPath, bin, 'serve', '--host', '127.0.0.1', '--port', '0', ...args];
   const child = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
