@@ -9,7 +9,7 @@
 // together costs less than running them apart (many single queries become one run).
 
 import { planBatches, RUN_OVERHEAD_TOKENS } from '../engine/batching.js';
-import { ApiError } from './errors.js';
+import { ServiceError } from './errors.js';
 
 export interface BatchRun {
   rows: number;
@@ -80,11 +80,11 @@ export class Batcher {
     const wait = this.expectedWaitMs;
     const retryAfter = Math.max(1, Math.ceil((wait ?? this.queuedInputs * 5) / 1000));
     if (this.queuedInputs + ids.length > this.opts.maxQueuedInputs) {
-      return Promise.reject(new ApiError(429, `the queue is full (${this.queuedInputs} inputs waiting); retry later`, 'rate_limit_error', 'queue_full', null, retryAfter));
+      return Promise.reject(new ServiceError('overloaded', `the queue is full (${this.queuedInputs} inputs waiting); retry later`, 'queue_full', retryAfter));
     }
     const maxWait = this.opts.maxQueueWaitMs;
     if (maxWait !== undefined && wait !== null && wait > maxWait && this.queuedInputs > 0) {
-      return Promise.reject(new ApiError(429, `busy: about ${(wait / 1000).toFixed(1)} s of work is queued; retry later`, 'rate_limit_error', 'queue_full', null, retryAfter));
+      return Promise.reject(new ServiceError('overloaded', `busy: about ${(wait / 1000).toFixed(1)} s of work is queued; retry later`, 'queue_full', retryAfter));
     }
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -116,7 +116,7 @@ export class Batcher {
     for (const job of this.jobs) {
       if (job.next >= job.groups.length) continue;
       if (job.signal?.aborted) {
-        this.drop(job, new ApiError(499, 'client closed the request'));
+        this.drop(job, new ServiceError('cancelled', 'client closed the request', 'client_closed'));
         continue;
       }
       const group = job.groups[job.next];

@@ -1,22 +1,25 @@
-// Errors that end a request with a specific HTTP status. Everything else is a 500 with a
-// request id and no details (the details go to the log).
+// The core's errors, in its own terms: what went wrong, not how a protocol says so. The HTTP
+// layer maps each kind to a status once (server/api-error.ts `fromServiceError`), as
+// text-embeddings-inference maps its core error enum in its router.
 
-export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'service_unavailable' | 'not_found_error' | 'server_error';
+export type ServiceErrorKind =
+  /** The service has more work than it takes now: try again after `retryAfterS`. */
+  | 'overloaded'
+  /** The model is not there (still loading, or failed to load). */
+  | 'unavailable'
+  /** The caller went away before its work ran. */
+  | 'cancelled';
 
-export class ApiError extends Error {
+export class ServiceError extends Error {
   constructor(
-    readonly status: number,
+    readonly kind: ServiceErrorKind,
     message: string,
-    readonly type: ErrorType = 'invalid_request_error',
-    readonly code: string | null = null,
-    readonly param: string | null = null,
-    /** Seconds, for 429 and 503. */
-    readonly retryAfter?: number,
+    /** A stable name for the case, for clients and logs ("queue_full", "model_loading"). */
+    readonly code: string,
+    /** Seconds after which trying again makes sense, where that is known. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
-    this.name = 'ApiError';
+    this.name = 'ServiceError';
   }
 }
-
-export const badRequest = (message: string, param: string | null = null, code = 'invalid_value'): ApiError =>
-  new ApiError(400, message, 'invalid_request_error', code, param);

@@ -1,7 +1,7 @@
 // Owns the model's lifecycle: loading in the background after the port is bound, then
 // ready or failed. Requests that arrive while loading wait here, up to a bound.
 
-import { ApiError } from './errors.js';
+import { ServiceError } from './errors.js';
 
 export type ModelState<T> = { status: 'loading' } | { status: 'ready'; model: T } | { status: 'failed'; reason: string };
 
@@ -30,7 +30,7 @@ export class ModelHost<T> {
     });
   }
 
-  /** The model, waiting for it while loading; a 503 with Retry-After if it failed or takes too long. */
+  /** The model, waiting for it while loading; unavailable (with when to retry) if it failed or takes too long. */
   async get(signal?: AbortSignal): Promise<T> {
     if (this.state.status === 'loading') {
       await new Promise<void>((resolve) => {
@@ -47,7 +47,7 @@ export class ModelHost<T> {
     }
     const s = this.state;
     if (s.status === 'ready') return s.model;
-    if (s.status === 'failed') throw new ApiError(503, `the model failed to load: ${s.reason}`, 'service_unavailable', 'model_failed', null, 30);
-    throw new ApiError(503, 'the model is still loading', 'service_unavailable', 'model_loading', null, 1);
+    if (s.status === 'failed') throw new ServiceError('unavailable', `the model failed to load: ${s.reason}`, 'model_failed', 30);
+    throw new ServiceError('unavailable', 'the model is still loading', 'model_loading', 1);
   }
 }

@@ -8,7 +8,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ApiError } from '../core/errors.js';
+import { ApiError } from './api-error.js';
 
 export class ApiKeyCheck {
   private readonly digest: Buffer;

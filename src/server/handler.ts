@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from '../core/errors.js';
+import { ApiError, fromServiceError } from './api-error.js';
 import type { ApiKeyCheck } from './auth.js';
 import { applyCors } from './cors.js';
 import { sendError } from './http-io.js';
@@ -57,7 +57,8 @@ export function createHandler(d: HandlerDeps): (req: IncomingMessage, res: Serve
         throw new ApiError(503, 'the service is shutting down', 'service_unavailable', 'shutting_down', null, 1);
       }
       await route.handler({ req, res, signal: controller.signal, note });
-    } catch (e) {
+    } catch (thrown) {
+      const e = fromServiceError(thrown);
       let err: ApiError;
       if (e instanceof ApiError) err = e;
       else {

@@ -1,7 +1,7 @@
 // Reading request bodies within limits and writing JSON answers, errors included.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from '../core/errors.js';
+import { ApiError } from './api-error.js';
 
 export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

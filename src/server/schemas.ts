@@ -3,7 +3,7 @@
 // what is checked.
 
 import * as v from 'valibot';
-import { badRequest } from '../core/errors.js';
+import { badRequest } from './api-error.js';
 
 const text = v.string();
 const tokenIds = v.array(v.pipe(v.number(), v.integer(), v.minValue(0)));

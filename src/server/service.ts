@@ -2,7 +2,7 @@
 // metrics. Routes translate their API shapes to these calls and back.
 
 import { Batcher } from '../core/batcher.js';
-import { ApiError, badRequest } from '../core/errors.js';
+import { ApiError, badRequest } from './api-error.js';
 import { ModelHost } from '../core/model-host.js';
 import { l2Normalize } from '../engine/pooling.js';
 import type { Pipeline } from '../pipeline/pipeline.js';

@@ -16,12 +16,13 @@ export const DOCS_ASSETS: Record<string, string> = { 'swagger-ui.css': 'text/css
 
 let assets: string | null | undefined;
 
-/** dist/docs-ui, found from this module whether it runs bundled (dist/bin) or not. */
+/** dist/docs-ui, found from this module whether it runs bundled (dist/bin) or compiled (build/src). */
 function assetsDir(): string | null {
   if (assets !== undefined) return assets;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5 && assets === undefined; i++, dir = dirname(dir)) {
     if (existsSync(join(dir, 'docs-ui', 'swagger-ui-bundle.js'))) assets = join(dir, 'docs-ui');
+    else if (existsSync(join(dir, 'dist', 'docs-ui', 'swagger-ui-bundle.js'))) assets = join(dir, 'dist', 'docs-ui');
   }
   assets ??= null;
   return assets;

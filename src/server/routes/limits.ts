@@ -1,6 +1,6 @@
 // The limits every route that takes texts applies, with the same errors.
 
-import { ApiError, badRequest } from '../../core/errors.js';
+import { ApiError, badRequest } from '../api-error.js';
 import type { ServeConfig } from '../config.js';
 
 export function checkTexts(texts: readonly string[], cfg: ServeConfig, param: string): void {

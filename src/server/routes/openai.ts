@@ -2,7 +2,7 @@
 // cl100k_base by default: see service.decodeCl100k), float or base64 answers, `user`
 // accepted and ignored, `dimensions` only the model's own.
 
-import { ApiError } from '../../core/errors.js';
+import { ApiError } from '../api-error.js';
 import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';
 import { OpenAiEmbeddings, parseBody } from '../schemas.js';

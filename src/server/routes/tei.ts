@@ -2,7 +2,7 @@
 // /embed_all (token vectors), /similarity (cosine of a source sentence with others),
 // /tokenize and /decode. They take the model's own token ids.
 
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../api-error.js';
 import { TimeSlices } from '../../core/time-slices.js';
 import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';

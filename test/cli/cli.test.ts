@@ -1,0 +1,146 @@
+// The compiled CLI as a user runs it: a real process, real files.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PROJECT_ROOT } from '../helpers/fixtures.js';
+import { preparedFixture } from '../helpers/models.js';
+
+const BIN = join(PROJECT_ROOT, 'dist', 'bin', 'main.js');
+
+function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('embed prints one unit vector per text, from arguments or stdin lines', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const a = run(['embed', '--model-dir', modelDir, 'query: привет', 'мир']);
+  assert.equal(a.code, 0, a.err);
+  const lines = a.out.trim().split('\n');
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const v = JSON.parse(line) as number[];
+    assert.equal(v.length, 32);
+    assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
+  }
+  const b = run(['embed', '--input-type', 'query'], 'привет\n\nмир\n  \n', { MODEL_DIR: modelDir });
+  assert.equal(b.code, 0, b.err);
+  assert.deepEqual(b.out.trim().split('\n'), lines, 'the prefix is added once: "привет" and "query: привет" embed alike');
+  assert.match(b.err, /skipped 2 empty lines of stdin/);
+});
+
+test('every command has --help, and mistakes exit 2 with a message', () => {
+  for (const cmd of ['serve', 'prepare', 'embed', 'verify', 'cost']) {
+    const r = run([cmd, '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, new RegExp(`usage: ortos-embed ${cmd}`));
+    if (cmd !== 'cost') assert.match(r.out, /--model-dir/);
+  }
+  assert.equal(run([]).code, 2);
+  const unknown = run(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown command "frobnicate"/);
+  const badFlag = run(['embed', '--bogus']);
+  assert.equal(badFlag.code, 2);
+  assert.equal(badFlag.err.trim(), 'ortos-embed: embed: unknown option --bogus; see "ortos-embed embed --help"');
+  assert.match(run(['serve', '--prot', '9']).err, /serve: unknown option --prot \(did you mean --port\?\); see "ortos-embed serve --help"/);
+  assert.match(run(['prepare', '--model']).err, /prepare: --model needs a value; see "ortos-embed prepare --help"/);
+  assert.match(run(['cost', 'extra']).err, /cost: unexpected argument "extra"/);
+  const bare = run(['cost', '--idle', '5']);
+  assert.equal(bare.code, 2, 'a duration without a unit is refused, not taken as seconds');
+  assert.match(bare.err, /--idle must be a duration with a unit, like 500ms, 30s, 5m or 1h, got "5" \(seconds\? write 5s\)/);
+});
+
+test('embed: a prompt or an instruction the model does not take is exit 2, naming the model\'s prompts', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const badType = run(['embed', '--model-dir', modelDir, '--input-type', 'question', 'x']);
+  assert.equal(badType.code, 2, badType.err);
+  assert.match(badType.err, /--input-type: this model has no prompt "question" \(it has "query", "passage"\)/);
+  const instruct = run(['embed', '--model-dir', modelDir, '--instruction', 'Find it', 'x']);
+  assert.equal(instruct.code, 2, instruct.err);
+  assert.match(instruct.err, /--instruction: this model takes no instruction/);
+  const ok = run(['embed', '--model-dir', modelDir, '--input-type', 'document', 'x']);
+  assert.equal(ok.code, 0, ok.err);
+});
+
+test('a missing model folder is a one-line error, exit 1, no stack trace', () => {
+  const r = run(['embed', '--model-dir', '/nonexistent/model', 'x']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /model folder \/nonexistent\/model does not exist/);
+  assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+});
+
+test('a prepared folder alone (no source model, offline) is enough to serve embeddings', async () => {
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { preparedDir } = await preparedFixture('tiny', 'int8');
+  const dir = mkdtempSync(join(tmpdir(), 'ortos-alone-'));
+  try {
+    cpSync(preparedDir, join(dir, 'e5'), { recursive: true });
+    const r = run(['embed', 'привет'], undefined, { PREPARED_DIR: join(dir, 'e5'), HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'empty-cache') });
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out.trim()) as number[]).length, 32);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cost prints the note\'s scenario and ours side by side', () => {
+  const r = run(['cost']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /the note \(its own estimate\) .* \*\*\$0\.21\*\*/);
+  assert.match(r.out, /ortos-embed, same usage/);
+  assert.equal(run(['cost', '--machine', '64gb']).code, 2);
+});
+
+test('verify --dtype q4 measures q4 against int8 on the built-in multilingual sample', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const r = run(['verify', '--model-dir', modelDir, '--dtype', 'q4', '--threads', '1']);
+  assert.equal(r.code, 0, r.err);
+  const m = /q4 vs int8 on 20 multilingual texts: min cosine ([\d.]+), mean ([\d.]+)/.exec(r.out);
+  assert.ok(m, r.out);
+  const [min, mean] = [Number(m[1]), Number(m[2])];
+  assert.ok(min > 0.9 && min <= mean && mean < 1, `min ${min}, mean ${mean}`);
+});
+
+test('serve --dtype q4 answers over HTTP and /info says what it serves', async () => {
+  const { spawnServe } = await import('../helpers/serve-process.js');
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const s = await spawnServe(['--model-dir', modelDir, '--dtype', 'q4', '--threads', '1']);
+  try {
+    await s.waitFor('model ready', 60_000);
+    const r = await fetch(`${s.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: ['query: привет', 'query: hello'] }) });
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { data: Array<{ embedding: number[] }> };
+    assert.equal(body.data.length, 2);
+    assert.ok(Math.abs(Math.hypot(...body.data[0].embedding) - 1) < 1e-5);
+    const info = (await (await fetch(`${s.url}/info`)).json()) as { dtype: string; model_id: string; random_weights?: boolean; quantization: { blockSize: number; accuracyLevel: number; from: string } };
+    assert.equal(info.dtype, 'q4');
+    // A generated model says what it is, in /info, in answers and in the log.
+    assert.equal(info.model_id, 'ortos-fixture/xlmr-tiny-random');
+    assert.equal(info.random_weights, true);
+    assert.equal(((await (await fetch(`${s.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' })).json()) as { model: string }).model, 'ortos-fixture/xlmr-tiny-random');
+    assert.ok(s.logs.some((l) => l.level === 40 && /random weights/.test(String(l.msg))));
+    assert.deepEqual(info.quantization, { blockSize: 32, accuracyLevel: 4, from: 'onnx/model_qint8_avx512_vnni.onnx' });
+  } finally {
+    s.child.kill('SIGTERM');
+    await s.exited;
+  }
+});
+
+test('the fixture command prints the folder alone on stdout (timings on stderr), and can hold both exports', async () => {
+  const { existsSync } = await import('node:fs');
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'build', 'test', 'fixture-models', 'generate.js'), '--size', 'tiny', '--dtype', 'both'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const dir = r.stdout.trim();
+  assert.equal(r.stdout, `${dir}\n`, 'one line: the path');
+  for (const f of ['onnx/model.onnx', 'onnx/model_qint8_avx512_vnni.onnx', 'config.json', 'tokenizer.json']) assert.ok(existsSync(join(dir, f)), f);
+  assert.match(r.stderr, /random weights/);
+  // verify runs offline on it (int8 against fp32 from the same weights).
+  const v = run(['verify', '--model-dir', dir, '--threads', '1'], undefined, { HF_HUB_OFFLINE: '1' });
+  assert.equal(v.code, 0, v.err);
+  assert.match(v.out, /int8 vs fp32 on 20 multilingual texts: min cosine 0\.9\d+/);
+  assert.match(v.out, /int8 path: /);
+});
