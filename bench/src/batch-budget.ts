@@ -7,18 +7,19 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { multilingualSample } from '../../test/helpers/gettext.js';
 import { preparedFixture } from '../../test/helpers/models.js';
 import { machineInfo, writeResult } from './machine.js';
+import { embedTexts } from '../../test/helpers/door.js';
 
 const texts = multilingualSample(256, 11).map((s) => `passage: ${s}`);
 const { preparedDir } = await preparedFixture('e5-base', 'int8');
 const rows: Array<{ budget: number; tokensPerSec: number; ms: number; tokens: number }> = [];
 for (const budget of [64, 128, 256, 512, 1024, 2048]) {
   const p = await Pipeline.load(preparedDir, { threads: 1, batchTokens: budget });
-  await p.embed(texts.slice(0, 8), { prompt: 'passage', normalize: true, truncate: true });
+  await embedTexts(p, texts.slice(0, 8), { prompt: 'passage', normalize: true, truncate: true });
   let best = Infinity;
   let tokens = 0;
   for (let run = 0; run < 2; run++) {
     const t0 = performance.now();
-    tokens = (await p.embed(texts, { prompt: 'passage', normalize: true, truncate: true })).tokens;
+    tokens = (await embedTexts(p, texts, { prompt: 'passage', normalize: true, truncate: true })).tokens;
     best = Math.min(best, performance.now() - t0);
   }
   await p.close();

@@ -16,6 +16,7 @@ import { multilingualPassages } from '../../test/helpers/gettext.js';
 import { procMemMB } from '../../test/helpers/load.js';
 import { preparedFixture } from '../../test/helpers/models.js';
 import { hasTaskset, machineInfo, writeResult } from './machine.js';
+import { embedTexts } from '../../test/helpers/door.js';
 
 const SETTINGS: SessionMemory[] = [
   { pattern: true, arena: true },
@@ -34,12 +35,12 @@ interface ChildResult {
 async function child(memory: SessionMemory, passagesFile: string): Promise<ChildResult> {
   const { preparedDir } = await preparedFixture('e5-base', 'int8');
   const pipe = await Pipeline.load(preparedDir, { threads: 1, batchTokens: 256, memory });
-  await pipe.embed(['привет'], { prompt: 'query', truncate: true, normalize: true });
+  await embedTexts(pipe, ['привет'], { prompt: 'query', truncate: true, normalize: true });
   const afterWakeMB = procMemMB(process.pid).hwm;
   // Made by the parent: reading the gettext catalogs here would weigh more than the model.
   const passages = JSON.parse(readFileSync(passagesFile, 'utf8')) as string[];
   const t0 = performance.now();
-  for (let i = 0; i < passages.length; i += 32) await pipe.embed(passages.slice(i, i + 32), { prompt: 'passage', truncate: true, normalize: true });
+  for (let i = 0; i < passages.length; i += 32) await embedTexts(pipe, passages.slice(i, i + 32), { prompt: 'passage', truncate: true, normalize: true });
   const passagesPerSec = passages.length / ((performance.now() - t0) / 1000);
   const after = procMemMB(process.pid);
   const result = { afterWakeMB, afterPassagesMB: after.hwm, residentAfterMB: after.rss, passagesPerSec };

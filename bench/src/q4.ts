@@ -20,6 +20,7 @@ import { preparedFixture } from '../../test/helpers/models.js';
 import { usableCores } from '../../src/cpu.js';
 import { spawnSync } from 'node:child_process';
 import { hasTaskset, machineInfo, writeResult } from './machine.js';
+import { embedTexts } from '../../test/helpers/door.js';
 
 const VARIANTS = [
   { name: 'int8', q4: null },
@@ -52,17 +53,17 @@ async function main(): Promise<void> {
     const pipe = await Pipeline.load(dir, { threads: 1, batchTokens: 256 });
     const loadMs = performance.now() - t0;
     const opts = { prompt: 'passage', normalize: true, truncate: true };
-    await pipe.embed(['query: разогрев'], opts);
+    await embedTexts(pipe, ['query: разогрев'], opts);
     const single: number[] = [];
     for (let i = 0; i < 60; i++) {
       const t = performance.now();
-      await pipe.embed([`query: как быстро разбудить сервис номер ${i}?`], opts);
+      await embedTexts(pipe, [`query: как быстро разбудить сервис номер ${i}?`], opts);
       single.push(performance.now() - t);
     }
     const t1 = performance.now();
-    const p = await pipe.embed(passages, opts);
+    const p = await embedTexts(pipe, passages, opts);
     const batchMs = performance.now() - t1;
-    const q = (await pipe.embed(queries, opts)).vectors;
+    const q = (await embedTexts(pipe, queries, opts)).vectors;
     await pipe.close();
     const top = q.map((x) => topK(x, p.vectors, 10));
     const row: Record<string, unknown> = {

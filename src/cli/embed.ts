@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import { ConfigError, engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
-import { PromptError } from '../model/rules.js';
+import { ServiceError } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { EmbeddingService } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
@@ -63,14 +64,15 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or non-empty lines on stdin');
   let result;
   try {
-    result = await pipeline.embed(texts, {
+    result = await EmbeddingService.over(pipeline).embed({ texts }, {
       prompt,
       instruction: engine.instruction,
       normalize: flags['no-normalize'] !== true,
       truncate: flags['no-truncate'] !== true,
+      direction: 'right',
     });
   } catch (e) {
-    if (e instanceof PromptError) throw new ConfigError(`--${e.field === 'prompt' ? 'input-type' : 'instruction'}: ${e.message}`);
+    if (e instanceof ServiceError && e.field !== undefined && 'option' in e.field) throw new ConfigError(`--${e.field.option === 'prompt' ? 'input-type' : e.field.option}: ${e.message}`);
     throw e;
   }
   let out = '';

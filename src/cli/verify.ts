@@ -1,6 +1,7 @@
 import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { EmbeddingService } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
 import { log } from './log.js';
@@ -63,7 +64,7 @@ export async function verifyCommand(argv: string[], env: Env): Promise<number> {
     const ready = await ensurePrepared({ ...base, dtype, preparedDir: undefined }, log);
     const pipeline = await Pipeline.load(ready.prepared.dir, engine);
     if (pipeline.int8) int8Path = `int8 path: ${pipeline.int8.weights === 'u8' ? 'uint8 weights, u8×u8 kernels' : 'int8 weights, u8×s8 kernels'} (${pipeline.int8.reason})`;
-    vectors[dtype] = (await pipeline.embed(VERIFY_SAMPLE, { normalize: true, truncate: true })).vectors;
+    vectors[dtype] = (await EmbeddingService.over(pipeline).embed({ texts: VERIFY_SAMPLE }, { normalize: true, truncate: true, direction: 'right' })).vectors;
     await pipeline.close();
   }
   const cos = VERIFY_SAMPLE.map((_, i) => cosine(vectors[tried][i], vectors[reference][i]));

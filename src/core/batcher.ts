@@ -42,6 +42,8 @@ export interface BatcherOptions {
    */
   maxQueueWaitMs?: number;
   onBatch?: (b: BatchRun) => void;
+  /** The clock runs are timed with (milliseconds). */
+  now?: () => number;
 }
 
 /**
@@ -142,7 +144,8 @@ export class Batcher {
       while (this.jobs.length > 0) {
         const rows = this.form();
         if (rows.length === 0) continue;
-        const t0 = performance.now();
+        const now = this.opts.now ?? (() => performance.now());
+        const t0 = now();
         let vectors: Float32Array[];
         try {
           vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]), rows.map((r) => r.job.tokens));
@@ -152,7 +155,7 @@ export class Batcher {
           continue;
         }
         const longest = Math.max(...rows.map((r) => r.job.ids[r.index].length));
-        const ms = performance.now() - t0;
+        const ms = now() - t0;
         const perToken = ms / (rows.length * longest);
         this.msPerToken = this.msPerToken === null ? perToken : 0.8 * this.msPerToken + 0.2 * perToken;
         this.opts.onBatch?.({ rows: rows.length, paddedTokens: rows.length * longest, ms });

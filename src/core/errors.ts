@@ -3,12 +3,22 @@
 // text-embeddings-inference maps its core error enum in its router.
 
 export type ServiceErrorKind =
+  /** Something in the request is wrong (see `field`). */
+  | 'invalid_input'
+  /** The request is larger than the service takes (too many tokens, an input too long). */
+  | 'too_large'
   /** The service has more work than it takes now: try again after `retryAfterS`. */
   | 'overloaded'
   /** The model is not there (still loading, or failed to load). */
   | 'unavailable'
   /** The caller went away before its work ran. */
   | 'cancelled';
+
+/**
+ * Which part of a request an error is about, in the door's terms: an input (and a token of
+ * it), or a named option. The HTTP layer turns it into the body's path ("inputs.3.7", "input_type").
+ */
+export type Field = { input?: number; token?: number } | { option: 'prompt' | 'instruction' | 'dimensions' };
 
 export class ServiceError extends Error {
   constructor(
@@ -18,6 +28,7 @@ export class ServiceError extends Error {
     readonly code: string,
     /** Seconds after which trying again makes sense, where that is known. */
     readonly retryAfterS?: number,
+    readonly field?: Field,
   ) {
     super(message);
     this.name = 'ServiceError';

@@ -1,29 +1,18 @@
-// The loaded model as one object: texts in, vectors out. Owns the tokenizer and the
-// session; everything above it (CLI, HTTP) speaks to this.
+// The loaded model as one object: its files' rules, the tokenizer, and model runs (the
+// session on its thread, pooling). Requests reach it through the door
+// (service/embedding-service.ts), which tokenizes, queues, batches and normalizes.
 
 import { join } from 'node:path';
 import type { EngineConfigOptions } from '../config.js';
-import { Embedder, type BatchStats } from '../engine/embedder.js';
+import { Embedder } from '../engine/embedder.js';
 import type { Int8Choice } from '../engine/int8-kernels.js';
 import { EmbeddingRows } from '../engine/embedding-rows.js';
 import type { ModelSession } from '../engine/onnx-session.js';
 import { ThreadedSession } from '../engine/threaded-session.js';
 import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
-import { prepareInputs, type PrepareOptions } from '../tokenizer/inputs.js';
 import type { ModelRules } from '../model/rules.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
-
-export interface EmbedResult {
-  vectors: Float32Array[];
-  tokens: number;
-  truncated: number;
-}
-
-export interface EmbedOptions extends PrepareOptions {
-  normalize: boolean;
-  onBatch?: (s: BatchStats) => void;
-}
 
 export class Pipeline {
   private constructor(
@@ -75,17 +64,12 @@ export class Pipeline {
     return this.manifest.rules.maxTokens;
   }
 
-  async embed(texts: readonly string[], opts: EmbedOptions): Promise<EmbedResult> {
-    const inputs = await prepareInputs(this.tokenizer, this.rules, texts, opts);
-    const vectors = await this.embedder.embedIds(inputs.ids, opts.normalize, opts.onBatch);
-    return { vectors, tokens: inputs.tokens, truncated: inputs.truncated };
+  /** Padded tokens per model run (--batch-tokens): the queue forms runs up to it. */
+  get batchTokens(): number {
+    return this.embedder.batchTokens;
   }
 
-  async embedIds(ids: readonly number[][], normalize: boolean): Promise<Float32Array[]> {
-    return this.embedder.embedIds(ids, normalize);
-  }
-
-  /** Raw mean vectors, or all token vectors where `tokens[i]` (see Embedder.run). */
+  /** One model run: raw pooled vectors, or all token vectors where `tokens[i]` (see Embedder.run). */
   async run(ids: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
     return this.embedder.run(ids, tokens);
   }

@@ -13,7 +13,7 @@ import { listen } from './listener.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { buildRoutes } from './routes.js';
-import { EmbeddingService } from './service.js';
+import { EmbeddingService } from '../service/embedding-service.js';
 
 export interface App {
   server: Server;
@@ -41,7 +41,7 @@ const EMBEDDING_ROUTES = new Set(['/v1/embeddings', '/embed', '/embed_all', '/si
 export async function startApp(opts: AppOptions): Promise<App> {
   const { cfg, log } = opts;
   let service: EmbeddingService | undefined;
-  const metrics = new Metrics(() => service?.batcher.queued ?? 0);
+  const metrics = new Metrics(() => service?.queued ?? 0);
   service = new EmbeddingService({ loadTimeoutMs: cfg.loadTimeoutMs, batchTokens: opts.batchTokens, maxQueuedInputs: cfg.maxQueuedInputs, maxQueueWaitMs: cfg.maxQueueWaitMs }, metrics);
   const svc = service;
   const inFlight = new InFlight();
@@ -76,7 +76,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   setImmediate(() => {
     const t = performance.now();
     log.info('loading model');
-    svc.host.start(opts.load, (state) => {
+    svc.start(opts.load, (state) => {
       if (state.status === 'ready') {
         const at = performance.now() / 1000;
         metrics.wake('model_ready', at);
@@ -104,7 +104,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (!(await inFlight.drain(cfg.graceMs))) log.warn('grace period over; abandoning requests', { inFlight: inFlight.size, graceMs: cfg.graceMs });
         server.closeAllConnections();
         await closed;
-        if (svc.host.state.status === 'ready') await svc.host.state.model.close();
+        await svc.close();
         log.info('stopped', { reason });
       })();
       return shuttingDown;
@@ -112,7 +112,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
 
   if (cfg.idleExitMs > 0) {
-    idle = startIdleTimer(cfg.idleExitMs, () => inFlight.size > 0 || svc.batcher.busy || svc.host.state.status === 'loading', () => {
+    idle = startIdleTimer(cfg.idleExitMs, () => inFlight.size > 0 || svc.busy || svc.state.status === 'loading', () => {
       log.info('idle: exiting', { idleMs: cfg.idleExitMs });
       void app.shutdown('idle').then(() => opts.exit(0));
     });

@@ -1,7 +1,10 @@
 // `serve` settings, validated once: flags > environment > defaults.
 
 import { ConfigError, intIn, oneOf, pick, truthy, type Env, type Flags } from '../config.js';
-import { TOKEN_IDS_MODES, type TokenIdsMode } from './service.js';
+
+/** How /v1/embeddings reads arrays of token ids (--token-ids). */
+export type TokenIdsMode = 'cl100k_base' | 'model' | 'reject';
+export const TOKEN_IDS_MODES: readonly TokenIdsMode[] = ['cl100k_base', 'model', 'reject'];
 
 export interface ServeConfig {
   host: string;

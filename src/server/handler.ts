@@ -58,7 +58,7 @@ export function createHandler(d: HandlerDeps): (req: IncomingMessage, res: Serve
       }
       await route.handler({ req, res, signal: controller.signal, note });
     } catch (thrown) {
-      const e = fromServiceError(thrown);
+      const e = fromServiceError(thrown, route?.fields);
       let err: ApiError;
       if (e instanceof ApiError) err = e;
       else {

@@ -8,7 +8,7 @@ import { openAiRoutes } from './routes/openai.js';
 import type { Route } from './routes/route.js';
 import { statusRoutes } from './routes/status.js';
 import { teiRoutes } from './routes/tei.js';
-import type { EmbeddingService } from './service.js';
+import type { EmbeddingService } from '../service/embedding-service.js';
 
 export type { Route, RouteContext } from './routes/route.js';
 

@@ -31,6 +31,25 @@ test('embed prints one unit vector per text, from arguments or stdin lines', asy
   assert.match(b.err, /skipped 2 empty lines of stdin/);
 });
 
+test('the CLI and the HTTP API are one door: the same texts give the same vectors, bit for bit', { timeout: 120_000 }, async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const texts = ['query: привет', 'passage: длинный текст о погоде в Москве', 'hello world', 'x'];
+  const cli = run(['embed', '--model-dir', modelDir, ...texts]);
+  assert.equal(cli.code, 0, cli.err);
+  const viaCli = cli.out.trim().split('\n').map((l) => JSON.parse(l) as number[]);
+  const { spawnServe } = await import('../helpers/serve-process.js');
+  const s = await spawnServe(['--model-dir', modelDir, '--threads', '1']);
+  try {
+    await s.waitFor('model ready', 60_000);
+    const r = await fetch(`${s.url}/embed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: texts, truncate: true }) });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), viaCli, 'one request of the same texts: the same batches, the same vectors');
+  } finally {
+    s.child.kill('SIGTERM');
+    await s.exited;
+  }
+});
+
 test('every command has --help, and mistakes exit 2 with a message', () => {
   for (const cmd of ['serve', 'prepare', 'embed', 'verify', 'cost']) {
     const r = run([cmd, '--help']);

@@ -17,7 +17,7 @@ function batcher(runs: BatchRun[], shapes: number[][][]): Batcher {
   return new Batcher(
     async (ids) => {
       shapes.push(ids);
-      return pipeline.embedIds(ids, false);
+      return pipeline.run(ids, null);
     },
     { batchTokens: 256, maxQueuedInputs: 4096, onBatch: (b) => runs.push(b) },
   );
@@ -35,7 +35,7 @@ test('eight single queries of similar length waiting together run as one batch, 
   await first;
   assert.equal(runs.length, 2, `runs: ${runs.map((r) => r.rows).join(', ')}`);
   assert.equal(runs[1].rows, 8);
-  const alone = await pipeline.embedIds([queries[5]], false);
+  const alone = await pipeline.run([queries[5]], null);
   const worst = Math.max(...alone[0].map((x, k) => Math.abs(x - answers[5][0][k])));
   assert.ok(worst < 1e-5, `the batched vector is the one embedded alone (diff ${worst})`);
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { preparedFixture } from '../helpers/models.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { embedTexts } from '../helpers/door.js';
 
 // fp32: exact padding invariance is a property of pooling and masking. The int8 graph
 // quantizes activations per tensor (onnxruntime's dynamic quantization), so the other rows
@@ -23,12 +24,12 @@ const norm = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x
 
 test('a text embedded alone equals the same text inside a batch with longer texts (max abs diff ≤ 1e-5)', async () => {
   const opts = { prompt: 'query', normalize: true, truncate: true };
-  const alone = (await pipeline.embed(['привет мир'], opts)).vectors[0];
+  const alone = (await embedTexts(pipeline, ['привет мир'], opts)).vectors[0];
   // A few tokens longer only: padding the short text costs less than a run of its own, so the
   // planner keeps the three together (asserted below).
   const longer = ['a text that pads the short one', 'привет мир', 'another text, other length'];
   let batches = 0;
-  const mixed = await pipeline.embed(longer, { ...opts, onBatch: () => batches++ });
+  const mixed = await embedTexts(pipeline, longer, opts, () => batches++);
   assert.equal(batches, 1, 'all three should share one padded batch for this check to mean anything');
   let worst = 0;
   for (let i = 0; i < alone.length; i++) worst = Math.max(worst, Math.abs(alone[i] - mixed.vectors[1][i]));
@@ -37,35 +38,35 @@ test('a text embedded alone equals the same text inside a batch with longer text
 
 test('int8: batching changes a vector only within the activation-quantization error (cosine ≥ 0.9999)', async () => {
   const opts = { prompt: 'query', normalize: true, truncate: true };
-  const alone = (await int8.embed(['привет мир'], opts)).vectors[0];
+  const alone = (await embedTexts(int8, ['привет мир'], opts)).vectors[0];
   let batches = 0;
-  const mixed = (await int8.embed(['a text that pads the short one', 'привет мир'], { ...opts, onBatch: () => batches++ })).vectors[1];
+  const mixed = (await embedTexts(int8, ['a text that pads the short one', 'привет мир'], opts, () => batches++)).vectors[1];
   assert.equal(batches, 1, 'one padded batch');
   const cos = alone.reduce((s, x, i) => s + x * mixed[i], 0);
   assert.ok(cos >= 0.9999, `cosine ${cos}`);
 });
 
 test('vectors have the model width and unit norm; --no-normalize keeps the raw mean', async () => {
-  const r = await pipeline.embed(['one', 'two', 'три'], { prompt: 'passage', normalize: true, truncate: true });
+  const r = await embedTexts(pipeline, ['one', 'two', 'три'], { prompt: 'passage', normalize: true, truncate: true });
   for (const v of r.vectors) {
     assert.equal(v.length, pipeline.dimensions);
     assert.ok(Math.abs(norm(v) - 1) < 1e-5);
   }
-  const raw = await pipeline.embed(['one'], { prompt: 'passage', normalize: false, truncate: true });
+  const raw = await embedTexts(pipeline, ['one'], { prompt: 'passage', normalize: false, truncate: true });
   assert.ok(Math.abs(norm(raw.vectors[0]) - 1) > 1e-3);
 });
 
 test('inputs come back in input order even though batches are length-sorted', async () => {
   const texts = ['x '.repeat(50), 'y', 'z '.repeat(10)];
-  const together = await pipeline.embed(texts, { prompt: 'query', normalize: true, truncate: true });
+  const together = await embedTexts(pipeline, texts, { prompt: 'query', normalize: true, truncate: true });
   for (let i = 0; i < texts.length; i++) {
-    const single = (await pipeline.embed([texts[i]], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
+    const single = (await embedTexts(pipeline, [texts[i]], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
     assert.ok(single.every((x, k) => Math.abs(x - together.vectors[i][k]) <= 1e-5));
   }
 });
 
 test('a 100k-character input is embedded (truncated to 512 tokens) and reported', async () => {
-  const r = await pipeline.embed(['длинный текст '.repeat(7200)], { prompt: 'passage', normalize: true, truncate: true });
+  const r = await embedTexts(pipeline, ['длинный текст '.repeat(7200)], { prompt: 'passage', normalize: true, truncate: true });
   assert.equal(r.truncated, 1);
   assert.equal(r.tokens, 512);
 });
@@ -85,8 +86,8 @@ test('a graph with a token_type_ids input is fed zeros and gives the same vector
     try {
       assert.ok(p.manifest.io.inputs.includes('token_type_ids'));
       const opts = { prompt: 'query', normalize: true, truncate: true };
-      const a = (await p.embed(['привет мир', 'longer text here'], opts)).vectors;
-      const b = (await pipeline.embed(['привет мир', 'longer text here'], opts)).vectors;
+      const a = (await embedTexts(p, ['привет мир', 'longer text here'], opts)).vectors;
+      const b = (await embedTexts(pipeline, ['привет мир', 'longer text here'], opts)).vectors;
       for (let i = 0; i < 2; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-5));
     } finally {
       await p.close();

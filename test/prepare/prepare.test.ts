@@ -7,6 +7,7 @@ import { cachedFixture } from '../fixture-models/generate.js';
 import { resolveModelDir } from '../../src/model/layout.js';
 import { PREPARED_FILES, readManifest } from '../../src/model/manifest.js';
 import { defaultPreparedDir, prepareModel } from '../../src/prepare/prepare.js';
+import { embedTexts } from '../helpers/door.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ortos-prep-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -72,12 +73,12 @@ test('--prepack saves packed weights for this CPU; they give the same vectors, a
   const opts = { prompt: 'query', normalize: true, truncate: true };
   const packed = await Pipeline.load(target, { threads: 1, batchTokens: 256 });
   assert.equal(packed.prepacked, true);
-  const a = (await packed.embed(texts, opts)).vectors;
+  const a = (await embedTexts(packed, texts, opts)).vectors;
   await packed.close();
   writeFileSync(join(target, 'manifest.json'), JSON.stringify({ ...m, prepacked: { ...m!.prepacked, cpu: 'some other CPU' } }));
   const portable = await Pipeline.load(target, { threads: 1, batchTokens: 256 });
   assert.equal(portable.prepacked, false);
-  const b = (await portable.embed(texts, opts)).vectors;
+  const b = (await embedTexts(portable, texts, opts)).vectors;
   await portable.close();
   for (let i = 0; i < texts.length; i++) assert.ok(a[i].every((x, k) => Math.abs(x - b[i][k]) < 1e-6));
 });
@@ -110,7 +111,7 @@ test('q4: made from the int8 export with 4-bit MatMuls, recorded in the manifest
   const vectors: Float32Array[][] = [];
   for (const d of [target, int8Dir]) {
     const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
-    vectors.push((await p.embed(texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
+    vectors.push((await embedTexts(p, texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
     await p.close();
   }
   for (let i = 0; i < texts.length; i++) {
@@ -147,7 +148,7 @@ test('a graph whose embedding lookup is not recognised keeps its table, says why
   const vectors: Float32Array[][] = [];
   for (const d of [target, (await usual('tiny', 'int8')).preparedDir]) {
     const p = await Pipeline.load(d, { threads: 1, batchTokens: 256 });
-    vectors.push((await p.embed(texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
+    vectors.push((await embedTexts(p, texts, { prompt: 'query', normalize: true, truncate: true })).vectors);
     await p.close();
   }
   for (let i = 0; i < texts.length; i++) assert.ok(vectors[0][i].every((x, k) => Math.abs(x - vectors[1][i][k]) < 1e-6), 'the same vectors either way');

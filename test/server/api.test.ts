@@ -12,6 +12,7 @@ import { preparedFixture } from '../helpers/models.js';
 import { startApp, type App, type AppOptions } from '../../src/server/app.js';
 import { serveConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
+import { embedTexts } from '../helpers/door.js';
 
 const KEY = 'test-key-0123456789';
 let preparedDir: string;
@@ -53,7 +54,7 @@ describe('with a loaded model', () => {
   let app: App;
   before(async () => {
     app = await start({ 'api-key': KEY });
-    await app.service.host.get();
+    await app.service.model();
   });
   after(async () => app.shutdown('test'));
 
@@ -61,7 +62,7 @@ describe('with a loaded model', () => {
     const client = new OpenAI({ apiKey: KEY, baseURL: `${app.url}/v1` });
     const texts = ['привет мир', 'passage: Москва — столица России'];
     const want = [];
-    for (const t of texts) want.push((await reference.embed([t], { prompt: 'query', normalize: true, truncate: true })).vectors[0]);
+    for (const t of texts) want.push((await embedTexts(reference, [t], { prompt: 'query', normalize: true, truncate: true })).vectors[0]);
     for (const t of [0, 1]) {
       const viaDefault = await client.embeddings.create({ model: 'e5', input: texts[t] });
       assert.ok(close(viaDefault.data[0].embedding, want[t]), 'base64 path');
@@ -78,12 +79,12 @@ describe('with a loaded model', () => {
   test('input_type passage adds "passage: "; token ids (cl100k_base, as OpenAI clients send) embed their text', async () => {
     const r = await post(app, '/v1/embeddings', { input: 'Москва', input_type: 'passage', encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got = ((await r.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
-    const want = (await reference.embed(['passage: Москва'], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
+    const want = (await embedTexts(reference, ['passage: Москва'], { prompt: 'query', normalize: true, truncate: true })).vectors[0];
     assert.ok(close(got, want));
     const { encode } = await import('gpt-tokenizer/encoding/cl100k_base');
     const r2 = await post(app, '/v1/embeddings', { input: encode('мир'), encoding_format: 'float' }, { authorization: `Bearer ${KEY}` });
     const got2 = ((await r2.json()) as { data: Array<{ embedding: number[] }> }).data[0].embedding;
-    assert.ok(close(got2, (await reference.embed(['мир'], { prompt: 'query', normalize: true, truncate: true })).vectors[0]));
+    assert.ok(close(got2, (await embedTexts(reference, ['мир'], { prompt: 'query', normalize: true, truncate: true })).vectors[0]));
     const bad = await post(app, '/v1/embeddings', { input: [5, 999999] }, { authorization: `Bearer ${KEY}` });
     assert.equal(bad.status, 400);
     assert.match((await errorOf(bad)).message, /^input\[0\]\[1\] is token id 999999, not in cl100k_base/);
@@ -96,7 +97,7 @@ describe('with a loaded model', () => {
     const r = await post(app, '/embed', { inputs: ['один', 'два'], prompt_name: 'passage' }, auth);
     assert.equal(r.status, 200);
     const got = (await r.json()) as number[][];
-    const want = await reference.embed(['один', 'два'], { prompt: 'passage', normalize: true, truncate: true });
+    const want = await embedTexts(reference, ['один', 'два'], { prompt: 'passage', normalize: true, truncate: true });
     assert.ok(close(got[0], want.vectors[0]));
     const raw = (await (await post(app, '/embed', { inputs: 'один', normalize: false }, auth)).json()) as number[][];
     assert.ok(Math.abs(Math.hypot(...raw[0]) - 1) > 1e-3, 'normalize:false returns the raw mean');
@@ -197,7 +198,7 @@ describe('limits and load', () => {
   test('a flood beyond the queue bound gets 429 with Retry-After; the rest succeed', async () => {
     const app = await start({ 'max-queued-inputs': '40' });
     try {
-      await app.service.host.get();
+      await app.service.model();
       const texts = Array.from({ length: 16 }, (_, i) => `текст номер ${i} `.repeat(20));
       const answers = await Promise.all(Array.from({ length: 12 }, () => post(app, '/v1/embeddings', { input: texts })));
       const statuses = answers.map((r) => r.status);
@@ -217,10 +218,10 @@ describe('limits and load', () => {
   test('a single query behind a 256-input request is not starved (done first)', async () => {
     const app = await start();
     try {
-      await app.service.host.get();
+      await app.service.model();
       // The first model run waits until the single query is queued too: what runs next is then
       // the batcher's choice, not a race between the two requests.
-      const gate = holdFirstRun(app);
+      const gate = await holdFirstRun(app);
       const order: string[] = [];
       const big = post(app, '/v1/embeddings', { input: Array.from({ length: 256 }, (_, i) => `длинный текст ${i} `.repeat(8)) }).then((r) => {
         order.push('big');
@@ -231,7 +232,7 @@ describe('limits and load', () => {
         order.push('small');
         return r;
       });
-      await until(() => app.service.batcher.queued === gate.queuedAtHold + 1);
+      await until(() => app.service.queued === gate.queuedAtHold + 1);
       gate.release();
       const [a, b] = await Promise.all([big, small]);
       assert.equal(a.status, 200);
@@ -245,23 +246,23 @@ describe('limits and load', () => {
   test('work for a client that disconnected is dropped before it runs', async () => {
     const app = await start();
     try {
-      await app.service.host.get();
+      await app.service.model();
       let closed = 0;
       app.server.on('request', (_req, res) => res.once('close', () => closed++));
-      const gate = holdFirstRun(app);
+      const gate = await holdFirstRun(app);
       const texts = (word: string): string[] => Array.from({ length: 256 }, (_, i) => `${word} ${i} `.repeat(10));
       const doomed = post(app, '/v1/embeddings', { input: texts('текст') });
       await until(() => gate.held);
       const controller = new AbortController();
       const aborted = fetch(`${app.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: texts('другой') }), signal: controller.signal }).catch(() => null);
-      await until(() => app.service.batcher.queued === gate.queuedAtHold + 256);
+      await until(() => app.service.queued === gate.queuedAtHold + 256);
       controller.abort();
       await aborted;
       // The server has seen the client go before the held run ends.
       await until(() => closed === 1);
       gate.release();
       assert.equal((await doomed).status, 200);
-      await until(() => app.service.batcher.queued === 0 && !app.service.batcher.busy);
+      await until(() => app.service.queued === 0 && !app.service.busy);
       assert.equal(gate.rows, 256, 'only the first request\'s rows ran; the aborted request\'s were dropped');
     } finally {
       await app.shutdown('test');
@@ -274,18 +275,18 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 2));
 }
 
-/** Holds the batcher's first model run until released; counts the rows run. */
-function holdFirstRun(app: App): { held: boolean; queuedAtHold: number; rows: number; release(): void } {
-  const batcher = app.service.batcher as unknown as { run: (ids: number[][], tokens: boolean[]) => Promise<Float32Array[]> };
-  const run = batcher.run;
+/** Holds the first model run until released; counts the rows run. */
+async function holdFirstRun(app: App): Promise<{ held: boolean; queuedAtHold: number; rows: number; release(): void }> {
+  const model = await app.service.model();
+  const run = model.run.bind(model);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const gate = { held: false, queuedAtHold: 0, rows: 0, release: () => release() };
-  batcher.run = async (ids, tokens) => {
+  model.run = async (ids, tokens) => {
     gate.rows += ids.length;
     if (!gate.held) {
       gate.held = true;
-      gate.queuedAtHold = app.service.batcher.queued;
+      gate.queuedAtHold = app.service.queued;
       await released;
     }
     return run(ids, tokens);
@@ -306,7 +307,7 @@ describe('while loading', () => {
       assert.equal(health.status, 'loading');
       assert.equal((await fetch(`${app.url}/ready`)).status, 503);
       const pending = post(app, '/v1/embeddings', { input: 'рано' });
-      await until(() => app.service.host.waiting === 1);
+      await until(() => app.service.waiting === 1);
       release();
       const r = await pending;
       assert.equal(r.status, 200);
@@ -321,7 +322,7 @@ describe('while loading', () => {
       throw new Error('model.onnx.data is truncated');
     });
     try {
-      await until(() => app.service.host.state.status === 'failed');
+      await until(() => app.service.state.status === 'failed');
       const h = await fetch(`${app.url}/health`);
       assert.equal(h.status, 503);
       assert.deepEqual(await h.json(), { status: 'failed', reason: 'model.onnx.data is truncated' });

@@ -11,7 +11,7 @@ import { serveConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
-import { EmbeddingService } from '../../src/server/service.js';
+import { EmbeddingService } from '../../src/service/embedding-service.js';
 
 const KEY = 'route-key-0123456789';
 let preparedDir: string;
@@ -56,7 +56,7 @@ for (const [flags, open] of [
         info: () => ({}),
         exit: () => {},
       });
-      await app.service.host.get();
+      await app.service.model();
     });
     after(async () => app.shutdown('test'));
 

@@ -42,7 +42,7 @@ before(async () => {
     info: () => ({}),
     exit: () => {},
   });
-  await app.service.host.get();
+  await app.service.model();
   url = app.url;
 });
 after(async () => app.shutdown('test'));
@@ -168,7 +168,7 @@ test('token ids outside cl100k_base are a 400 naming the first bad one; --token-
       cfg: serveConfig({ host: '127.0.0.1', port: '0', 'token-ids': mode }, {}),
       batchTokens: 256,
       log: createLogger('error'),
-      load: async () => (await app.service.host.get()),
+      load: async () => (await app.service.model()),
       info: () => ({}),
       exit: () => {},
     });

@@ -17,7 +17,7 @@ import { serveConfig } from '../../src/server/config.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { DOCS_ASSETS } from '../../src/server/routes/docs.js';
-import { EmbeddingService } from '../../src/server/service.js';
+import { EmbeddingService } from '../../src/service/embedding-service.js';
 import { skipOrFail } from '../helpers/skip.js';
 
 const KEY = 'docs-test-key-0123';

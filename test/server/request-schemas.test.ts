@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from '../../src/server/api-error.js';
 import { serveConfig } from '../../src/server/config.js';
-import { checkDimensions, checkIdLists, checkTexts, splitInput } from '../../src/server/routes/limits.js';
+import { checkIdLists, checkTexts, splitInput } from '../../src/server/routes/limits.js';
 import { OpenAiEmbeddings, parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../../src/server/schemas.js';
 
 function refused(fn: () => unknown): ApiError {
@@ -62,7 +62,7 @@ test('TEI bodies: options and their wrong values', () => {
   assert.equal(refused(() => parseBody(TeiDecode, { ids: ['a'] })).message, 'ids: must be token ids or a list of them');
 });
 
-test('limits: empty lists, too many inputs, too long inputs, token-id lists, dimensions', () => {
+test('limits: empty lists, too many inputs, too long inputs, token-id lists', () => {
   const cfg = serveConfig({ host: '127.0.0.1', port: '0', 'max-inputs': '3', 'max-chars': '5' }, {});
   checkTexts(['a', 'bbbbb'], cfg, 'input');
   let e = refused(() => checkTexts([], cfg, 'input'));
@@ -84,10 +84,4 @@ test('limits: empty lists, too many inputs, too long inputs, token-id lists, dim
   assert.deepEqual(splitInput([1, 2]), { ids: [[1, 2]] });
   assert.deepEqual(splitInput([[1], [2]]), { ids: [[1], [2]] });
   assert.deepEqual(splitInput([]), { texts: [] });
-  checkDimensions(undefined, 768, 'm');
-  checkDimensions(null, 768, 'm');
-  checkDimensions(768, 768, 'm');
-  e = refused(() => checkDimensions(384, 768, 'e5'));
-  assert.deepEqual([e.status, e.param], [400, 'dimensions']);
-  assert.match(e.message, /^dimensions: only 768 is supported; e5 was not trained/);
 });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ortosVersion } from '../../version.js';
 import type { ServeConfig } from '../config.js';
 import { sendJson } from '../http-io.js';
-import type { EmbeddingService } from '../service.js';
+import type { EmbeddingService } from '../../service/embedding-service.js';
 import type { Route } from './route.js';
 
 export const DOCS_ASSETS: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };
@@ -52,7 +52,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
       open,
       handler: async ({ res }) => {
         doc ??= import('../openapi.js').then(async ({ openApiDocument }) => {
-          const model = await service.host.get().catch(() => null);
+          const model = await service.model().catch(() => null);
           return openApiDocument({ version: ortosVersion(), model: model?.name ?? 'the model', dimensions: model?.dimensions ?? 768, maxTokens: model?.maxTokens ?? 512, prompts: model?.rules.prompts ?? {}, keyRequired });
         });
         sendJson(res, 200, await doc);

@@ -36,9 +36,3 @@ export function splitInput(input: TextsOrIds): { texts: string[] } | { ids: numb
   if (input.length > 0 && Array.isArray(input[0])) return { ids: input as number[][] };
   return { texts: input as string[] };
 }
-
-export function checkDimensions(dimensions: number | null | undefined, dims: number, model: string): void {
-  if (dimensions !== undefined && dimensions !== null && dimensions !== dims) {
-    throw badRequest(`dimensions: only ${dims} is supported; ${model} was not trained for shortened (Matryoshka) vectors, so cut vectors would lose quality`, 'dimensions');
-  }
-}

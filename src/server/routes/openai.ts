@@ -1,37 +1,52 @@
 // OpenAI's POST /v1/embeddings, as its clients call it: text, texts or token ids (read as
-// cl100k_base by default: see service.decodeCl100k), float or base64 answers, `user`
-// accepted and ignored, `dimensions` only the model's own.
+// cl100k_base by default, see decodeCl100k), float or base64 answers, `user` accepted and
+// ignored, `dimensions` only the model's own.
 
-import { ApiError } from '../api-error.js';
+import { ApiError, badRequest } from '../api-error.js';
 import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';
 import { OpenAiEmbeddings, parseBody } from '../schemas.js';
-import type { EmbeddingService } from '../service.js';
-import { checkDimensions, checkIdLists, checkTexts, splitInput } from './limits.js';
+import type { EmbeddingService, EmbedOptions } from '../../service/embedding-service.js';
+import { CL100K_REGULAR, isCl100kId, loadCl100k } from '../../tokenizer/cl100k.js';
+import { checkIdLists, checkTexts, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
 function base64Of(v: Float32Array): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
+/**
+ * Arrays of cl100k_base ids (what OpenAI clients send) back to the texts they encode. A client
+ * that splits a long text into several arrays (LangChain: 8191 ids each) may cut a character
+ * in two; that character decodes to U+FFFD, as it would for OpenAI.
+ */
+async function decodeCl100k(ids: number[][]): Promise<string[]> {
+  ids.forEach((row, i) => {
+    const bad = row.findIndex((id) => !isCl100kId(id));
+    if (bad >= 0) {
+      throw badRequest(`input[${i}][${bad}] is token id ${row[bad]}, not in cl100k_base (0 to ${CL100K_REGULAR - 1} and its 5 special tokens); ` +
+        'token ids are read as OpenAI\'s cl100k_base (--token-ids model reads them as this model\'s own)', `input.${i}.${bad}`);
+    }
+  });
+  const decode = await loadCl100k();
+  return ids.map((row) => decode(row));
+}
+
 export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<string, Route> {
   return {
     '/v1/embeddings': {
       method: 'POST',
+      fields: { inputs: 'input', prompt: 'input_type', instruction: 'instruction' },
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(OpenAiEmbeddings, await readJson(req, cfg.maxBodyBytes));
-        if (body.dimensions !== undefined) {
-          const model = await service.host.get(signal);
-          checkDimensions(body.dimensions, model.dimensions, model.name);
-        }
         const input = splitInput(body.input);
-        const textRequest = (texts: string[]): Parameters<EmbeddingService['embedTexts']>[0] =>
-          ({ texts, prompt: body.input_type, lenientPrompt: true, instruction: body.instruction ?? undefined, promptParam: 'input_type', normalize: true, truncate: true, direction: 'right', param: 'input' });
+        // Cut to the model's limit as OpenAI's own models are not: its clients cannot ask for it.
+        const opts: EmbedOptions = { prompt: body.input_type, lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions };
         let result;
         if ('texts' in input) {
           checkTexts(input.texts, cfg, 'input');
           note.inputs = input.texts.length;
-          result = await service.embedTexts(textRequest(input.texts), signal);
+          result = await service.embed({ texts: input.texts }, opts, signal);
         } else {
           checkIdLists(input.ids, cfg, 'input');
           note.inputs = input.ids.length;
@@ -39,15 +54,17 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
           if (cfg.tokenIds === 'reject') {
             throw new ApiError(400, 'token ids are not accepted here (--token-ids reject): send the text', 'invalid_request_error', 'token_ids_rejected', 'input');
           }
-          if (cfg.tokenIds === 'model') result = await service.embedTokenIds(input.ids, true, signal);
-          else result = await service.embedTexts(textRequest(await service.decodeCl100k(input.ids)), signal);
+          result = cfg.tokenIds === 'model'
+            ? await service.embed({ ids: input.ids }, opts, signal)
+            : await service.embed({ texts: await decodeCl100k(input.ids) }, opts, signal);
         }
         note.tokens = result.tokens;
         const asBase64 = body.encoding_format === 'base64';
+        const state = service.state;
         sendJson(res, 200, {
           object: 'list',
           data: result.vectors.map((v, index) => ({ object: 'embedding', index, embedding: asBase64 ? base64Of(v) : Array.from(v) })),
-          model: body.model ?? cfg.servedName ?? (service.host.state.status === 'ready' ? service.host.state.model.name : 'unknown'),
+          model: body.model ?? cfg.servedName ?? (state.status === 'ready' ? state.model.name : 'unknown'),
           usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
         }, result.truncated > 0 ? { 'x-truncated-inputs': String(result.truncated) } : {});
       },

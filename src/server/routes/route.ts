@@ -1,6 +1,7 @@
 // What a route is: a method, a handler, and whether it is open without the API key.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyFields } from '../api-error.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -17,4 +18,6 @@ export interface Route {
   handler: Handler;
   /** Open without the API key. */
   open?: boolean;
+  /** Where the body holds what the door's errors point at (default: TEI's names). */
+  fields?: BodyFields;
 }

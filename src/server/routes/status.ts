@@ -5,7 +5,7 @@ import { ortosVersion } from '../../version.js';
 import type { ServeConfig } from '../config.js';
 import { sendJson } from '../http-io.js';
 import type { Metrics } from '../metrics.js';
-import type { EmbeddingService } from '../service.js';
+import type { EmbeddingService } from '../../service/embedding-service.js';
 import type { Route } from './route.js';
 
 export function statusRoutes(cfg: ServeConfig, service: EmbeddingService, metrics: Metrics, info: () => Record<string, unknown>): Record<string, Route> {
@@ -14,14 +14,14 @@ export function statusRoutes(cfg: ServeConfig, service: EmbeddingService, metric
       method: 'GET',
       open: true,
       handler: async ({ res }) => {
-        const s = service.host.state;
+        const s = service.state;
         sendJson(res, s.status === 'failed' ? 503 : 200, s.status === 'failed' ? { status: 'failed', reason: s.reason } : { status: s.status });
       },
     },
     '/ready': {
       method: 'GET',
       handler: async ({ res }) => {
-        const s = service.host.state;
+        const s = service.state;
         if (s.status === 'ready') sendJson(res, 200, { status: 'ready' });
         else sendJson(res, 503, { status: s.status, ...(s.status === 'failed' ? { reason: s.reason } : {}) }, { 'retry-after': '1' });
       },

@@ -7,10 +7,8 @@ import { TimeSlices } from '../../core/time-slices.js';
 import type { ServeConfig } from '../config.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
-import type { EmbeddingService, TextRequest } from '../service.js';
-import { PromptError } from '../../model/rules.js';
-import { withPrompt } from '../../tokenizer/inputs.js';
-import { checkDimensions, checkIdLists, checkTexts, splitInput } from './limits.js';
+import type { EmbeddingService } from '../../service/embedding-service.js';
+import { checkIdLists, checkTexts, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
 type Direction = 'left' | 'right' | 'Left' | 'Right';
@@ -29,27 +27,22 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
       method: 'POST',
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiEmbed, await readJson(req, cfg.maxBodyBytes));
-        if (body.dimensions !== undefined && body.dimensions !== null) {
-          const model = await service.host.get(signal);
-          checkDimensions(body.dimensions, model.dimensions, model.name);
-        }
         const input = splitInput(body.inputs);
-        const normalize = body.normalize ?? true;
+        const opts = {
+          prompt: body.prompt_name ?? undefined,
+          instruction: body.instruction ?? undefined,
+          normalize: body.normalize ?? true,
+          truncate: body.truncate ?? false,
+          direction: direction(body.truncation_direction),
+          dimensions: body.dimensions ?? undefined,
+        };
         let result;
         if ('ids' in input) {
           checkIdLists(input.ids, cfg, 'inputs');
           note.inputs = input.ids.length;
-          result = await service.embedTokenIds(input.ids, normalize, signal, 'inputs');
+          result = await service.embed({ ids: input.ids }, opts, signal);
         } else {
-          result = await service.embedTexts({
-            texts: texts(input.texts, 'inputs', note),
-            prompt: body.prompt_name ?? undefined,
-            instruction: body.instruction ?? undefined,
-            normalize,
-            truncate: body.truncate ?? false,
-            direction: direction(body.truncation_direction),
-            param: 'inputs',
-          }, signal);
+          result = await service.embed({ texts: texts(input.texts, 'inputs', note) }, opts, signal);
         }
         note.tokens = result.tokens;
         sendJson(res, 200, result.vectors.map((v) => Array.from(v)));
@@ -60,18 +53,14 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
       method: 'POST',
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiEmbedAll, await readJson(req, cfg.maxBodyBytes));
-        const request: TextRequest = {
-          texts: texts(body.inputs, 'inputs', note),
+        const { vectors, dim, tokens } = await service.tokenVectors(texts(body.inputs, 'inputs', note), {
           prompt: body.prompt_name ?? undefined,
           instruction: body.instruction ?? undefined,
-          normalize: false,
           truncate: body.truncate ?? false,
           direction: direction(body.truncation_direction),
-          param: 'inputs',
-        };
-        const { vectors, dim, tokens } = await service.tokenVectors(request, cfg.maxTokenVectors, signal);
+        }, cfg.maxTokenVectors, signal);
         note.tokens = tokens;
-        // Written input by input: the answer can be megabytes of JSON, never built whole.
+        // Written input by input, letting other requests in: the answer can be megabytes of JSON.
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('[');
         const slices = new TimeSlices();
@@ -89,21 +78,17 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
 
     '/similarity': {
       method: 'POST',
+      fields: { inputs: 'inputs.sentences', prompt: 'parameters.prompt_name', instruction: 'parameters.instruction' },
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiSimilarity, await readJson(req, cfg.maxBodyBytes));
         if (body.inputs.sentences.length === 0) throw badRequest('inputs.sentences must not be an empty list', 'inputs.sentences');
         const all = texts([body.inputs.source_sentence, ...body.inputs.sentences], 'inputs.sentences', note);
         const p = body.parameters ?? {};
-        const { scores, tokens } = await service.similarity({
-          texts: all,
+        const { scores, tokens } = await service.similarity(all, {
           prompt: p.prompt_name ?? undefined,
           instruction: p.instruction ?? undefined,
-          promptParam: 'parameters.prompt_name',
-          instructionParam: 'parameters.instruction',
-          normalize: true,
           truncate: p.truncate ?? false,
           direction: direction(p.truncation_direction),
-          param: 'inputs.sentences',
         }, signal);
         note.tokens = tokens;
         sendJson(res, 200, scores);
@@ -115,32 +100,15 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiTokenize, await readJson(req, cfg.maxBodyBytes));
         const list = texts(body.inputs, 'inputs', note);
-        const model = await service.host.get(signal);
-        const addSpecial = body.add_special_tokens ?? true;
         // Input by input, letting other requests in between: up to 2 MB of text tokenized whole
-        // (no limit cuts it here), and an answer of tens of MB written in parts.
+        // (no limit cuts it here), and an answer of tens of MB written in parts once all is known
+        // good (a prompt error is the request's, before any byte is sent).
         const slices = new TimeSlices();
         const parts: string[] = [];
-        for (const raw of list) {
+        await service.tokenize(list, { prompt: body.prompt_name || undefined, instruction: body.instruction ?? undefined, addSpecialTokens: body.add_special_tokens ?? true }, signal, async (t) => {
           await slices.next();
-          // The prompt is added only when asked for, so offsets refer to the text as sent.
-          let text = raw;
-          if (body.prompt_name) {
-            try {
-              text = withPrompt(model.rules, raw, { prompt: body.prompt_name, instruction: body.instruction ?? undefined });
-            } catch (e) {
-              if (e instanceof PromptError) throw badRequest(e.message, e.field === 'prompt' ? 'prompt_name' : 'instruction');
-              throw e;
-            }
-          }
-          const cps = Array.from(text);
-          const enc = model.tokenizer.encode(text, { addSpecialTokens: addSpecial });
-          parts.push(JSON.stringify(enc.ids.map((id, i) => {
-            const start = enc.offsets[2 * i];
-            const stop = enc.offsets[2 * i + 1];
-            return { id, text: enc.special[i] ? model.tokenizer.piece(id) : cps.slice(start, stop).join(''), special: enc.special[i], start, stop };
-          })));
-        }
+          parts.push(JSON.stringify(t.ids.map((id, i) => ({ id, text: t.texts[i], special: t.special[i], start: t.offsets[2 * i], stop: t.offsets[2 * i + 1] }))));
+        });
         res.writeHead(200, { 'content-type': 'application/json' });
         for (let i = 0; i < parts.length; i++) {
           await slices.next();
@@ -152,6 +120,7 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
 
     '/decode': {
       method: 'POST',
+      fields: { inputs: 'ids', prompt: 'prompt_name', instruction: 'instruction' },
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiDecode, await readJson(req, cfg.maxBodyBytes));
         const ids = body.ids.length > 0 && typeof body.ids[0] === 'number' ? [body.ids as number[]] : (body.ids as number[][]);

@@ -1,0 +1,211 @@
+// The shared queue's rules on their own, with a model run the test controls: each row's
+// "vector" names the row ([length, its second id, token vectors asked]), and a fake clock
+// advances by a fixed time per padded token, so the queue's time estimates are exact numbers.
+// What runs together, in what order, what is refused (429) and when, and what each request gets.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Batcher, type BatchRun, type BatcherOptions } from '../../src/core/batcher.js';
+import { ServiceError } from '../../src/core/errors.js';
+
+interface Harness {
+  b: Batcher;
+  runs: Array<{ lengths: number[]; tokens: boolean[] }>;
+  stats: BatchRun[];
+  /** Holds every run until released. */
+  hold(): void;
+  release(): void;
+  /** The next run not yet failed fails with `e` (in the order given). */
+  failNext(e: Error): void;
+  /** Milliseconds per padded token the next runs take (2 to start with). */
+  speed(ms: number): void;
+}
+
+function harness(opts: Partial<BatcherOptions> = {}): Harness {
+  let clock = 1000;
+  let gate: Promise<void> | null = null;
+  let open: (() => void) | null = null;
+  const failures: Error[] = [];
+  let msPerToken = 2;
+  const runs: Harness['runs'] = [];
+  const stats: BatchRun[] = [];
+  const b = new Batcher(async (ids, tokens) => {
+    runs.push({ lengths: ids.map((r) => r.length), tokens: [...tokens] });
+    if (gate) await gate;
+    const longest = Math.max(...ids.map((r) => r.length));
+    clock += msPerToken * ids.length * longest;
+    const failure = failures.shift();
+    if (failure) throw failure;
+    return ids.map((row, i) => Float32Array.from([row.length, row[1] ?? -1, tokens[i] ? 1 : 0]));
+  }, { batchTokens: 64, maxQueuedInputs: 100, onBatch: (s) => stats.push(s), now: () => clock, ...opts });
+  return {
+    b,
+    runs,
+    stats,
+    hold: () => {
+      gate = new Promise((r) => (open = r));
+    },
+    release: () => {
+      gate = null;
+      open?.();
+    },
+    failNext: (e) => {
+      failures.push(e);
+    },
+    speed: (ms) => {
+      msPerToken = ms;
+    },
+  };
+}
+
+/** A row of `len` ids whose second id is `tag`. */
+const row = (len: number, tag: number): number[] => [0, tag, ...new Array<number>(Math.max(0, len - 2)).fill(7)].slice(0, len);
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('each request gets its own rows back, in its order; an empty request is answered at once', async () => {
+  const h = harness();
+  const a = h.b.submit([row(5, 11), row(9, 12), row(3, 13)]);
+  const c = h.b.submit([row(4, 21)], undefined, { tokens: true });
+  const [ra, rc] = await Promise.all([a, c]);
+  assert.deepEqual(ra.map((v) => Array.from(v)), [[5, 11, 0], [9, 12, 0], [3, 13, 0]]);
+  assert.deepEqual(rc.map((v) => Array.from(v)), [[4, 21, 1]], 'token vectors asked for this request only');
+  assert.deepEqual(await h.b.submit([]), []);
+  assert.equal(h.b.queued, 0);
+  assert.equal(h.b.busy, false);
+});
+
+test('the queue bound: a request that would pass it is refused with when to retry; one that fills it exactly is taken', async () => {
+  const h = harness({ maxQueuedInputs: 10 });
+  h.hold();
+  const first = h.b.submit([row(4, 1)]);
+  await tick();
+  assert.equal(h.b.busy, true);
+  const waiting = h.b.submit(Array.from({ length: 6 }, (_, i) => row(4, i)));
+  assert.equal(h.b.queued, 6);
+  await assert.rejects(h.b.submit(Array.from({ length: 5 }, (_, i) => row(4, i))), (e: unknown) =>
+    e instanceof ServiceError && e.kind === 'overloaded' && e.code === 'queue_full' && e.message === 'the queue is full (6 inputs waiting); retry later' && e.retryAfterS === 1);
+  assert.equal(h.b.queued, 6, 'a refused request leaves nothing behind');
+  const fills = h.b.submit(Array.from({ length: 4 }, (_, i) => row(4, i)));
+  assert.equal(h.b.queued, 10);
+  h.release();
+  await Promise.all([first, waiting, fills]);
+  assert.equal(h.b.queued, 0);
+  assert.equal(h.b.busy, false);
+});
+
+test('the wait estimate: measured time per padded token, averaged 0.8/0.2, refuses work that would wait too long', async () => {
+  const h = harness({ maxQueueWaitMs: 100 });
+  assert.equal(h.b.expectedWaitMs, null, 'unknown before any run');
+  await h.b.submit([row(10, 1)]);
+  assert.deepEqual(h.stats.map((s) => [s.rows, s.paddedTokens, s.ms]), [[1, 10, 20]]);
+  assert.equal(h.b.expectedWaitMs, 0, 'nothing queued');
+  h.speed(4);
+  await h.b.submit([row(10, 1), row(10, 2)]);
+  assert.deepEqual([h.stats[1].paddedTokens, h.stats[1].ms], [20, 80]);
+  h.hold();
+  const running = h.b.submit([row(8, 3)]);
+  await tick();
+  // 0.8 × 2 + 0.2 × 4 = 2.4 ms per token; 40 queued tokens: 96 ms, under the 100 ms bound.
+  const queued = h.b.submit(Array.from({ length: 4 }, (_, i) => row(10, i)));
+  assert.equal(Math.round((h.b.expectedWaitMs ?? 0) * 1000) / 1000, 96);
+  const last = h.b.submit([row(2, 9)]);
+  assert.equal(h.b.queued, 5, 'taken: the wait before it was 96 ms');
+  await assert.rejects(h.b.submit([row(3, 9)]), (e: unknown) =>
+    e instanceof ServiceError && e.kind === 'overloaded' && e.code === 'queue_full' && e.message === 'busy: about 0.1 s of work is queued; retry later' && e.retryAfterS === 1);
+  h.release();
+  await Promise.all([running, queued, last]);
+  h.speed(100);
+  h.hold();
+  const slow = h.b.submit([row(2, 0)]);
+  await tick();
+  const more = h.b.submit([row(40, 1)]);
+  h.release();
+  await Promise.all([slow, more]);
+  // Now ~ (0.8 × 2.4 + 0.2 × 100) per token, and 40 tokens waiting gave 2 s: retry after ceil(s).
+  h.hold();
+  const again = h.b.submit([row(2, 0)]);
+  await tick();
+  const q = h.b.submit([row(40, 2)]);
+  const wait = h.b.expectedWaitMs ?? 0;
+  await assert.rejects(h.b.submit([row(2, 3)]), (e: unknown) => e instanceof ServiceError && e.retryAfterS === Math.ceil(wait / 1000) && e.retryAfterS > 1);
+  h.release();
+  await Promise.all([again, q]);
+});
+
+test('retry after: queued inputs × 5 ms before anything ran, rounded up to whole seconds, at least 1', async () => {
+  const h = harness({ maxQueuedInputs: 300 });
+  h.hold();
+  const first = h.b.submit([row(2, 0)]);
+  await tick();
+  const big = h.b.submit(Array.from({ length: 250 }, (_, i) => row(2, i)));
+  await assert.rejects(h.b.submit(Array.from({ length: 60 }, (_, i) => row(2, i))), (e: unknown) => e instanceof ServiceError && e.retryAfterS === 2, '250 × 5 ms = 1.25 s → 2 s');
+  h.release();
+  await Promise.all([first, big]);
+});
+
+test('batches: a request cut by its plan, others joined only within the budget and when cheaper than apart', async () => {
+  const h = harness({ batchTokens: 64 });
+  h.hold();
+  const first = h.b.submit([row(4, 0)]);
+  await tick();
+  // 8 rows of 8: 64 padded tokens, one batch; a 40-token row would pass the budget with them.
+  const a = h.b.submit(Array.from({ length: 8 }, (_, i) => row(8, i)));
+  const long = h.b.submit([row(40, 1)]);
+  // Two short ones join each other (2 × 6 = 12 ≤ 6 + 5 + overhead) but not the 40-token run.
+  const s1 = h.b.submit([row(6, 2)]);
+  const s2 = h.b.submit([row(5, 3)]);
+  h.release();
+  await Promise.all([first, a, long, s1, s2]);
+  assert.deepEqual(h.runs.map((r) => r.lengths), [[4], [8, 8, 8, 8, 8, 8, 8, 8], [40], [6, 5]]);
+  assert.deepEqual(h.stats.map((s) => s.paddedTokens), [4, 64, 40, 12]);
+  assert.deepEqual(h.stats.map((s) => s.rows), [1, 8, 1, 2]);
+});
+
+test('turns: a request with more batches goes to the back after each one; a short one behind it runs second', async () => {
+  const h = harness({ batchTokens: 16 });
+  h.hold();
+  const first = h.b.submit([row(2, 0)]);
+  await tick();
+  const order: string[] = [];
+  const big = h.b.submit(Array.from({ length: 4 }, (_, i) => row(16, 10 + i))).then(() => order.push('big'));
+  const small = h.b.submit([row(16, 99)]).then(() => order.push('small'));
+  h.release();
+  await Promise.all([first, big, small]);
+  assert.deepEqual(h.runs.map((r) => r.lengths.length), [1, 1, 1, 1, 1, 1]);
+  assert.equal(h.runs.findIndex((r) => r.lengths[0] === 16 && h.runs.indexOf(r) > 0), 1);
+  assert.deepEqual(order, ['small', 'big']);
+});
+
+test('a failed run fails the requests in it, and only them; the queue goes on', async () => {
+  const h = harness({ batchTokens: 16 });
+  h.hold();
+  const first = h.b.submit([row(2, 0)]);
+  await tick();
+  const doomed = h.b.submit([row(8, 1), row(8, 2), row(16, 3)]);
+  const after = h.b.submit([row(16, 4)]);
+  h.failNext(new Error('the model run failed'));
+  h.failNext(new Error('again'));
+  h.release();
+  await assert.rejects(first, /the model run failed/);
+  await assert.rejects(doomed, /again/);
+  assert.deepEqual(h.runs.map((r) => r.lengths), [[2], [8, 8], [16]], 'the failed request\'s second batch never ran');
+  assert.deepEqual(Array.from((await after)[0]), [16, 4, 0]);
+  assert.equal(h.b.queued, 0, 'the failed request\'s other inputs left the queue');
+  assert.equal(h.b.busy, false);
+});
+
+test('a request whose client left is dropped before its turn; others in the queue are not', async () => {
+  const h = harness({ batchTokens: 16 });
+  h.hold();
+  const first = h.b.submit([row(2, 0)]);
+  await tick();
+  const controller = new AbortController();
+  const gone = h.b.submit([row(16, 1), row(16, 2)], controller.signal);
+  const stays = h.b.submit([row(16, 3)]);
+  controller.abort();
+  h.release();
+  await assert.rejects(gone, (e: unknown) => e instanceof ServiceError && e.kind === 'cancelled' && e.code === 'client_closed');
+  await Promise.all([first, stays]);
+  assert.deepEqual(h.runs.map((r) => r.lengths), [[2], [16]]);
+  assert.equal(h.b.queued, 0);
+});
