@@ -15,7 +15,7 @@ process.chdir(root);
 
 const GROUPS = {
   pooling: { mutate: ['src/engine/pooling.ts'], tests: ['build/test/engine/pooling.test.js'] },
-  queue: { mutate: ['src/core/batcher.ts', 'src/engine/batching.ts'], tests: ['build/test/core/batcher.test.js', 'build/test/engine/batching.test.js'] },
+  queue: { mutate: ['src/core/batcher.ts', 'src/engine/batching.ts'], tests: ['build/test/core/queue.test.js', 'build/test/engine/batching.test.js', 'build/test/core/batcher.test.js'] },
   auth: { mutate: ['src/server/auth.ts'], tests: ['build/test/server/auth.test.js'] },
   // The token and host rules and the Retry-After parsing (the retry loop is exercised against
   // the stand-in hub in hub.test.ts, minutes per run: left out of this measurement).

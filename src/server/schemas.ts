@@ -49,11 +49,12 @@ export const TeiEmbedAll = v.object({
 });
 
 export const TeiSimilarity = v.object({
-  inputs: v.object({
+  inputs: v.pipe(v.object({
     source_sentence: v.pipe(v.string(), v.description('The text the others are compared with.')),
     sentences: v.pipe(v.array(v.string()), v.description('Texts to compare with the source sentence.')),
-  }),
-  parameters: v.optional(v.nullable(v.object({ truncate, truncation_direction: truncationDirection, prompt_name: promptName, instruction }))),
+  }), v.description('The source sentence and the sentences to score against it.')),
+  parameters: v.optional(v.nullable(v.pipe(v.object({ truncate, truncation_direction: truncationDirection, prompt_name: promptName, instruction }),
+    v.description('Options, as /embed takes them: truncate, truncation_direction, prompt_name, instruction.')))),
 });
 
 export const TeiTokenize = v.object({

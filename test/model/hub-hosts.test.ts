@@ -82,3 +82,49 @@ test('Retry-After in seconds and the RateLimit header (huggingface_hub _http_bac
   assert.equal(retryAfterSeconds(h({ ratelimit: '"api";r=3;t=55', 'retry-after': '2' })), 2, 'requests left: the RateLimit header does not apply');
   assert.equal(retryAfterSeconds(h({ ratelimit: '"api" ; r = 0 ; t = 9' })), 9);
 });
+
+test('every hub request says who it is and asks for the bytes as stored (sizes are the file\'s, not a gzip body\'s)', () => {
+  const h = http('https://huggingface.co');
+  const headers = h.headersFor('https://huggingface.co/api/models/x', { range: 'bytes=5-' });
+  assert.deepEqual(headers, { 'user-agent': 'ortos-embed', 'accept-encoding': 'identity', authorization: `Bearer ${TOKEN}`, range: 'bytes=5-' });
+  assert.equal(h.hasToken, true);
+});
+
+test('the endpoint: trailing slashes and a leading slash of a path do not double; extra hub hosts get the token', () => {
+  const h = http('https://hf-mirror.com///', ['hub.internal.example:8443']);
+  assert.equal(h.url('/api/models/x'), 'https://hf-mirror.com/api/models/x');
+  assert.equal(h.url('api/models/x'), 'https://hf-mirror.com/api/models/x');
+  assert.equal(h.endpoint.toString(), 'https://hf-mirror.com/');
+  assert.equal(h.headersFor('https://hub.internal.example:8443/x').authorization, `Bearer ${TOKEN}`);
+  assert.equal(h.headersFor('https://hub.internal.example/x').authorization, undefined, 'another port is another host');
+  const sub = http('https://example.org/hf/');
+  assert.equal(sub.url('/api/models/x'), 'https://example.org/hf/api/models/x', 'an endpoint with a path keeps it');
+});
+
+test('retries: 5xx answers are retried the default 5 times after a wait, then the error names the file', async () => {
+  const { HubError } = await import('../../src/model/hub-http.js');
+  let calls = 0;
+  const failing = (async () => {
+    calls++;
+    return new Response('down', { status: 503 });
+  }) as typeof fetch;
+  const logs: string[] = [];
+  const h = new HubHttp({ endpoint: 'https://huggingface.co', log: (m) => logs.push(m), fetch: failing, retry: { baseMs: 1, maxMs: 1 } });
+  await assert.rejects(h.request('https://huggingface.co/api/models/org/repo', { repo: 'org/repo', revision: 'main', path: 'config.json' }), (e: unknown) =>
+    e instanceof HubError && e.transient && /answered HTTP 503 for org\/repo@main config\.json 6 times/.test(e.message));
+  assert.equal(calls, 6, 'the first try and 5 retries');
+  assert.equal(logs.length, 5);
+  // A retry waits (at least) its backoff first.
+  calls = 0;
+  const slow = new HubHttp({ endpoint: 'https://huggingface.co', log: () => {}, fetch: failing, retry: { max: 1, baseMs: 60, maxMs: 60 } });
+  const t0 = performance.now();
+  await assert.rejects(slow.request('https://huggingface.co/api/models/org/repo', { repo: 'org/repo' }));
+  assert.ok(performance.now() - t0 >= 55, 'waited before the retry');
+  assert.equal(calls, 2);
+  // A connection that cannot be made: the message says where and what to do offline.
+  const unreachable = new HubHttp({ endpoint: 'https://huggingface.co', log: () => {}, retry: { max: 0 }, fetch: (async () => {
+    throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
+  }) as typeof fetch });
+  await assert.rejects(unreachable.request('https://huggingface.co/x', { repo: 'org/repo', revision: 'v1' }), (e: unknown) =>
+    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ENOTFOUND) for org/repo@v1 (set HF_HUB_OFFLINE=1'));
+});

@@ -85,3 +85,52 @@ test('limits: empty lists, too many inputs, too long inputs, token-id lists', ()
   assert.deepEqual(splitInput([[1], [2]]), { ids: [[1], [2]] });
   assert.deepEqual(splitInput([]), { texts: [] });
 });
+
+test('every field of every request body is described in the API document (the schemas are its source)', async () => {
+  const { toJsonSchema } = await import('@valibot/to-json-schema');
+  const undescribed: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const o = node as Record<string, unknown>;
+    if (o.properties && typeof o.properties === 'object') {
+      for (const [name, prop] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) {
+        const d = prop.description ?? (prop.anyOf as Array<Record<string, unknown>> | undefined)?.find((x) => typeof x.description === 'string')?.description;
+        if (typeof d !== 'string' || d.trim().length < 8) undescribed.push(`${path}.${name}`);
+        walk(prop, `${path}.${name}`);
+      }
+    }
+    for (const key of ['anyOf', 'items']) {
+      const sub = o[key];
+      if (Array.isArray(sub)) sub.forEach((x) => walk(x, path));
+      else walk(sub, path);
+    }
+  };
+  for (const [name, schema] of Object.entries({ OpenAiEmbeddings, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize, TeiDecode })) {
+    walk(toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }), name);
+  }
+  assert.deepEqual(undescribed, []);
+});
+
+test('limits at their exact bounds, and the first input as much as any other', () => {
+  const cfg = serveConfig({ host: '127.0.0.1', port: '0', 'max-inputs': '3', 'max-chars': '5' }, {});
+  checkTexts(['a', 'b', 'ccccc'], cfg, 'input');
+  checkIdLists([[1], [2], [1, 2, 3, 4, 5]], cfg, 'input');
+  let e = refused(() => checkTexts(['cccccc', 'a'], cfg, 'input'));
+  assert.deepEqual([e.status, e.param, e.message], [413, 'input.0', 'input[0] has 6 characters, over the limit of 5']);
+  e = refused(() => checkIdLists([[], [1]], cfg, 'ids'));
+  assert.deepEqual([e.status, e.param, e.message], [400, 'ids.0', 'ids[0] is an empty list of token ids']);
+  e = refused(() => checkIdLists([[1], [1], [1], [1]], cfg, 'ids'));
+  assert.deepEqual([e.code, e.param, e.message], ['too_many_inputs', 'ids', '4 inputs in one request, over the limit of 3']);
+  e = refused(() => checkIdLists([[1, 2, 3, 4, 5, 6]], cfg, 'ids'));
+  assert.equal(e.code, 'input_too_long');
+});
+
+test('a nested field that is missing or wrong is named by its path; a wrong type without its own message says what was expected', () => {
+  let e = refused(() => parseBody(TeiSimilarity, { inputs: { source_sentence: 'x' } }));
+  assert.deepEqual([e.code, e.param], ['invalid_value', 'inputs.sentences']);
+  assert.match(e.message, /^inputs\.sentences: /);
+  e = refused(() => parseBody(TeiEmbed, { inputs: 'x', normalize: 'yes' }));
+  assert.equal(e.message, 'normalize: expected boolean, got "yes"');
+  e = refused(() => parseBody(TeiSimilarity, { inputs: 'x' }));
+  assert.deepEqual([e.param, e.message], ['inputs', 'inputs: expected Object, got "x"']);
+});
