@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, hubLocations, modelConfig } from '../src/config.js';
+import { ConfigError } from '../src/settings/errors.js';
+import { hubLocations, modelConfig } from '../src/settings/model.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ortos-config-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
-import { ConfigError, type Env } from '../config.js';
+import { ConfigError } from '../settings/errors.js';
+import { helpOf, optionsOf, parseDuration, readAll, text, type Env } from '../settings/setting.js';
 import { monthlyCost, type CostBreakdown, type UsageProfile } from '../cost/model.js';
 import { PRICES_AS_OF, PRICES_SOURCE, SHARED_CPU_1X_MONTHLY } from '../cost/prices.js';
-import { parseDuration } from '../server/config.js';
 import { parse, type Options } from './args.js';
 
 /**
@@ -26,6 +26,24 @@ export const OUR_IMAGE_GB = Math.round((IMAGE_WITHOUT_MODEL_GB + PREPARED_GB.bas
 /** Memory each model's Machine gets in docs/DEPLOY.md (peak RSS measured by bench:model-sizes). */
 export const MACHINE_FOR: Record<string, string> = { small: '512mb', base: '512mb', large: '1gb', 'large-instruct': '1gb' };
 
+const COST_TABLE = {
+  requestsPerDay: text('requests-per-day', undefined, 'N', 'requests per day', '200'),
+  wakesPerDay: text('wakes-per-day', undefined, 'N', 'separate bursts per day, each waking the Machine', '10'),
+  idle: text('idle', undefined, 'D', `time a Machine stays up after a burst (Fly's proxy looks for idle
+Machines every few minutes; --idle-exit can be shorter)`, '5m'),
+  wake: text('wake', undefined, 'D', 'wake time counted as running', '1s'),
+  requestTime: text('request-time', undefined, 'D', 'model time per request', '30ms'),
+  runningMinutes: text('running-minutes', undefined, 'N', 'give the running minutes per month directly instead'),
+  machine: text('machine', undefined, 'SIZE', `shared-cpu-1x memory: ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')} (default 512mb; 1gb for large
+and for the volume store, whose first boot prepares the model)`),
+  model: text('model', undefined, 'SIZE', `the multilingual-e5 model: ${MODEL_SIZES.join(', ')}; sets the image size and, unless
+--machine is given, the memory`, 'base'),
+  store: text('store', undefined, 'image|volume', 'model baked into the image or on a volume', 'image'),
+  imageGb: text('image-gb', undefined, 'N', `uncompressed image size (default: ours with the model, ${OUR_IMAGE_GB} for base;
+without it, ${IMAGE_WITHOUT_MODEL_GB}, for the volume store)`),
+  volumeGb: text('volume-gb', undefined, 'N', 'volume size for --store volume', '1'),
+};
+
 export const COST_HELP = `usage: ortos-embed cost [options]
 
 Estimates the monthly Fly.io bill for one scale-to-zero Machine, from Fly's published prices
@@ -36,28 +54,14 @@ written and at today's prices; then ortos-embed for that same usage, and for you
 Durations take a unit: 500ms, 30s, 5m, 1h.
 
 Your profile:
-  --requests-per-day N     requests per day (default 200)
-  --wakes-per-day N        separate bursts per day, each waking the Machine (default 10)
-  --idle D                 time a Machine stays up after a burst (default 5m: Fly's proxy looks for
-                           idle Machines every few minutes; --idle-exit can be shorter)
-  --wake D                 wake time counted as running (default 1s)
-  --request-time D         model time per request (default 30ms)
-  --running-minutes N      give the running minutes per month directly instead
-  --machine SIZE           shared-cpu-1x memory: ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')} (default 512mb;
-                           1gb for large and for the volume store, whose first boot prepares the model)
-  --model SIZE             the multilingual-e5 model: ${MODEL_SIZES.join(', ')} (default base);
-                           sets the image size and, unless --machine is given, the memory
-  --store image|volume     model baked into the image (default) or on a volume
-  --image-gb N             uncompressed image size (default: ours with the model, ${OUR_IMAGE_GB} for base;
-                           without it, ${IMAGE_WITHOUT_MODEL_GB}, for the volume store)
-  --volume-gb N            volume size for --store volume (default 1)`;
+${helpOf(COST_TABLE)}`;
 
 function money(x: number): string {
   return `$${x.toFixed(x < 0.1 ? 4 : 2)}`;
 }
 
-function num(name: string, raw: string | boolean | undefined, dflt: number): number {
-  if (typeof raw !== 'string') return dflt;
+function num(name: string, raw: string | undefined, dflt: number): number {
+  if (raw === undefined) return dflt;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a non-negative number, got "${raw}"`);
   return n;
@@ -89,36 +93,33 @@ export function costRows(user: UsageProfile): CostRow[] {
   ];
 }
 
-export const COST_OPTIONS = {
-  'requests-per-day': { type: 'string' }, 'wakes-per-day': { type: 'string' }, idle: { type: 'string' }, wake: { type: 'string' },
-  'request-time': { type: 'string' }, 'running-minutes': { type: 'string' }, machine: { type: 'string' }, store: { type: 'string' },
-  'image-gb': { type: 'string' }, 'volume-gb': { type: 'string' }, model: { type: 'string' },
-} satisfies Options;
+export const COST_OPTIONS = optionsOf(COST_TABLE) satisfies Options;
 
-export async function costCommand(argv: string[], _env: Env): Promise<number> {
+export async function costCommand(argv: string[], env: Env): Promise<number> {
   const { flags } = parse(argv, COST_OPTIONS, 'cost');
   if (flags.help) {
     console.log(COST_HELP);
     return 0;
   }
-  const model = typeof flags.model === 'string' ? flags.model.replace(/^(intfloat\/)?multilingual-e5-/, '') : 'base';
-  if (!MODEL_SIZES.includes(model)) throw new ConfigError(`--model must be one of ${MODEL_SIZES.join(', ')}, got "${String(flags.model)}"`);
-  const store = flags.store ?? 'image';
+  const f = readAll(COST_TABLE, flags, env);
+  const model = f.model !== undefined ? f.model.replace(/^(intfloat\/)?multilingual-e5-/, '') : 'base';
+  if (!MODEL_SIZES.includes(model)) throw new ConfigError(`--model must be one of ${MODEL_SIZES.join(', ')}, got "${String(f.model)}"`);
+  const store = f.store ?? 'image';
   if (store !== 'image' && store !== 'volume') throw new ConfigError('--store must be image or volume');
-  const machine = typeof flags.machine === 'string' ? flags.machine : store === 'volume' ? '1gb' : MACHINE_FOR[model];
+  const machine = f.machine ?? (store === 'volume' ? '1gb' : MACHINE_FOR[model]);
   if (!(machine in SHARED_CPU_1X_MONTHLY)) throw new ConfigError(`--machine must be one of ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')}`);
   const defaultImage = store === 'volume' ? IMAGE_WITHOUT_MODEL_GB : IMAGE_WITHOUT_MODEL_GB + PREPARED_GB[model].gb;
   const user: UsageProfile = {
-    requestsPerDay: num('--requests-per-day', flags['requests-per-day'], 200),
-    wakesPerDay: num('--wakes-per-day', flags['wakes-per-day'], 10),
-    idleSeconds: parseDuration('--idle', typeof flags.idle === 'string' ? flags.idle : '5m') / 1000,
-    wakeSeconds: parseDuration('--wake', typeof flags.wake === 'string' ? flags.wake : '1s') / 1000,
-    secondsPerRequest: parseDuration('--request-time', typeof flags['request-time'] === 'string' ? flags['request-time'] : '30ms') / 1000,
-    runningMinutesPerMonth: typeof flags['running-minutes'] === 'string' ? num('--running-minutes', flags['running-minutes'], 0) : undefined,
+    requestsPerDay: num('--requests-per-day', f.requestsPerDay, 200),
+    wakesPerDay: num('--wakes-per-day', f.wakesPerDay, 10),
+    idleSeconds: parseDuration('--idle', f.idle ?? '5m') / 1000,
+    wakeSeconds: parseDuration('--wake', f.wake ?? '1s') / 1000,
+    secondsPerRequest: parseDuration('--request-time', f.requestTime ?? '30ms') / 1000,
+    runningMinutesPerMonth: f.runningMinutes !== undefined ? num('--running-minutes', f.runningMinutes, 0) : undefined,
     machine,
     store,
-    imageGB: num('--image-gb', flags['image-gb'], Math.round(defaultImage * 100) / 100),
-    volumeGB: num('--volume-gb', flags['volume-gb'], 1),
+    imageGB: num('--image-gb', f.imageGb, Math.round(defaultImage * 100) / 100),
+    volumeGB: num('--volume-gb', f.volumeGb, 1),
   };
   console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})`);
   console.log('"The note": the deploy note of the bot this project grew from, which estimated $0.21/month (docs/DEPLOY.md, "What changed").\n');

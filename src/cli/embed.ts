@@ -1,10 +1,19 @@
 import { createInterface } from 'node:readline';
-import { ConfigError, engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { ServiceError } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { EmbeddingService } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
+import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
+import { ConfigError } from '../settings/errors.js';
+import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
+import { helpOf, onOff, optionsOf, readAll, text, type Env, type Flags } from '../settings/setting.js';
+import { parse, type Options } from './args.js';
+
+const EMBED_TABLE = {
+  inputType: text('input-type', undefined, 'NAME', `the prompt: query (the e5 default; also for symmetric tasks), passage, or\nany name in the model's config_sentence_transformers.json`),
+  noNormalize: onOff('no-normalize', undefined, 'skip L2 normalization'),
+  noTruncate: onOff('no-truncate', undefined, 'refuse inputs over the model\'s token limit instead of cutting them'),
+};
 import { log } from './log.js';
 
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
@@ -16,10 +25,7 @@ The model's prompt is put before each text unless the text starts with one (e5: 
 or "passage: "; its files or the built-in table say which; "ortos-embed serve" shows them
 in GET /info).
 
-  --input-type NAME            the prompt: query (the e5 default; also for symmetric tasks),
-                               passage, or any name in the model's config_sentence_transformers.json
-  --no-normalize               skip L2 normalization
-  --no-truncate                refuse inputs over the model's token limit instead of cutting them
+${helpOf(EMBED_TABLE)}
 
 ${MODEL_HELP}
 
@@ -31,19 +37,13 @@ async function readStdinLines(): Promise<string[]> {
   return lines;
 }
 
-export const EMBED_OPTIONS = {
-  ...MODEL_OPTIONS,
-  ...ENGINE_OPTIONS,
-  'input-type': { type: 'string' },
-  'no-normalize': { type: 'boolean' },
-  'no-truncate': { type: 'boolean' },
-} satisfies Options;
+export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE) satisfies Options;
 
 /** Everything embed reads from its flags and the environment, validated once. */
-export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined } {
-  const prompt = flags['input-type'];
-  if (prompt !== undefined && (typeof prompt !== 'string' || prompt.trim() === '')) throw new ConfigError('--input-type needs a prompt name, such as query or passage');
-  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt };
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean } {
+  const own = readAll(EMBED_TABLE, flags, env);
+  if (own.inputType !== undefined && own.inputType.trim() === '') throw new ConfigError('--input-type needs a prompt name, such as query or passage');
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate };
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
@@ -52,7 +52,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
     console.log(EMBED_HELP);
     return 0;
   }
-  const { model, engine, prompt } = embedSettings(flags, env);
+  const { model, engine, prompt, normalize, truncate } = embedSettings(flags, env);
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
@@ -67,8 +67,8 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
     result = await EmbeddingService.over(pipeline).embed({ texts }, {
       prompt,
       instruction: engine.instruction,
-      normalize: flags['no-normalize'] !== true,
-      truncate: flags['no-truncate'] !== true,
+      normalize,
+      truncate,
       direction: 'right',
     });
   } catch (e) {

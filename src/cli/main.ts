@@ -2,7 +2,9 @@
 // ortos-embed: multilingual-e5-base embeddings that wake in well under a second.
 // Dispatches to one command; each command is imported only when it runs.
 
-import { ConfigError } from '../config.js';
+import { debugging, environment } from '../settings/environment.js';
+import { ConfigError } from '../settings/errors.js';
+import type { Env } from '../settings/setting.js';
 
 const HELP = `usage: ortos-embed <command> [options]
 
@@ -15,7 +17,7 @@ Commands:
 
 Run "ortos-embed <command> --help" for a command's options.`;
 
-type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+type Command = (argv: string[], env: Env) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serveCommand,
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`ortos-embed: unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
-  return (await load())(rest, process.env);
+  return (await load())(rest, environment());
 }
 
 main(process.argv.slice(2)).then(
@@ -51,7 +53,7 @@ main(process.argv.slice(2)).then(
     const err = e as Error;
     const usage = err instanceof ConfigError;
     console.error(`ortos-embed: ${usage ? '' : 'error: '}${err.message}`);
-    if (process.env.DEBUG) console.error(err.stack);
+    if (debugging()) console.error(err.stack);
     process.exitCode = usage ? 2 : 1;
   },
 );

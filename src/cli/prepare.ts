@@ -1,6 +1,14 @@
-import { modelConfig, truthy, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
+import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
+import { helpOf, onOff, optionsOf, readAll, type Env, type Flags } from '../settings/setting.js';
+import { parse, type Options } from './args.js';
+
+const PREPARE_TABLE = {
+  force: onOff('force', undefined, 'prepare again even if the prepared form is current'),
+  prepack: onOff('prepack', 'PREPACK', `also save onnxruntime's packed weights for this CPU: the model loads
+faster on this machine (and on any with the same CPU model and flags; others
+use the portable graph); about +30% disk`),
+};
 import { log } from './log.js';
 
 export const PREPARE_HELP = `usage: ortos-embed prepare [options]
@@ -11,18 +19,15 @@ result in a manifest. Safe to run again: it does nothing when the prepared form 
 "serve" and "embed" prepare by themselves when needed; run this at image-build time to
 keep it off the start-up path.
 
-  --force              prepare again even if the prepared form is current
-  --prepack            also save onnxruntime's packed weights for this CPU: the model loads
-                       faster on this machine (and on any with the same CPU model and flags;
-                       others use the portable graph); about +30% disk (env PREPACK=1)
+${helpOf(PREPARE_TABLE)}
 
 ${MODEL_HELP}`;
 
-export const PREPARE_OPTIONS = { ...MODEL_OPTIONS, force: { type: 'boolean' }, prepack: { type: 'boolean' } } satisfies Options;
+export const PREPARE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, PREPARE_TABLE) satisfies Options;
 
 /** Everything prepare reads from its flags and the environment, validated once. */
 export function prepareSettings(flags: Flags, env: Env): { model: ModelConfigOptions; force: boolean; prepack: boolean } {
-  return { model: modelConfig(flags, env), force: flags.force === true, prepack: flags.prepack === true || truthy(env.PREPACK) };
+  return { model: modelConfig(flags, env), ...readAll(PREPARE_TABLE, flags, env) };
 }
 
 export async function prepareCommand(argv: string[], env: Env): Promise<number> {

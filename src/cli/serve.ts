@@ -1,12 +1,14 @@
-import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
 import { INSTRUCTION } from '../model/rules.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { startApp, type App } from '../server/app.js';
-import { serveConfig, type ServeConfig } from '../server/config.js';
+import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
+import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
+import { HTTP_TABLE, LIFECYCLE_TABLE, LIMITS_TABLE, SERVE_HELP_SECTIONS, serveConfig, type ServeConfig } from '../settings/serve.js';
+import { optionsOf, type Env, type Flags } from '../settings/setting.js';
 import { createLogger } from '../server/logger.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
+import { parse, type Options } from './args.js';
 
 export const SERVE_HELP = `usage: ortos-embed serve [options]
 
@@ -17,41 +19,7 @@ Routes: POST /v1/embeddings (OpenAI); POST /embed, /embed_all, /similarity, /tok
         /decode (TEI); GET /health (open), /ready, /info, /metrics (Prometheus),
         /openapi.json and /docs (the API, rendered)
 
-HTTP (flags win over environment variables):
-  --host H                 address to bind (env HOST; default 0.0.0.0)
-  --port P                 port (env PORT; default 8080)
-  --api-key K              require the key on every route but /health, as "Authorization:
-                           Bearer K", "Authorization: K" or "api-key: K" (env API_KEY; at
-                           least 8 characters; needed unless bound to loopback)
-  --insecure-no-auth       allow a non-loopback address without a key (env INSECURE_NO_AUTH=1)
-  --metrics-open           serve /metrics without the key (env METRICS_OPEN=1)
-  --docs-open              serve /docs and /openapi.json without the key (env DOCS_OPEN=1)
-  --token-ids M            how /v1/embeddings reads arrays of token ids (env TOKEN_IDS):
-                           cl100k_base (default: OpenAI's ids, what LangChain and other OpenAI
-                           clients send, decoded to text), model (this model's own ids), or
-                           reject (400). TEI's routes always take the model's own ids
-  --cors-origins A,B|*     allow browser requests from these origins (env CORS_ORIGINS; default none)
-  --served-model-name N    "model" in OpenAI answers (env SERVED_MODEL_NAME)
-
-Limits:
-  --max-body-bytes N       request body size (env MAX_BODY_BYTES; default 2097152)
-  --max-inputs N           inputs per request (env MAX_INPUTS; default 512)
-  --max-chars N            characters (or token ids) per input (env MAX_CHARS; default 32768)
-  --max-token-vectors N    token vectors one /embed_all request may ask for, in all
-                           (env MAX_TOKEN_VECTORS; default 2048)
-  --max-queued-inputs N    inputs waiting in the queue before 429 (env MAX_QUEUED_INPUTS; default 2048)
-  --max-queue-wait D       429 when the queued work would take longer than this, measured from
-                           the model's recent speed (env MAX_QUEUE_WAIT; default 5s)
-
-Lifecycle:
-  --load-timeout D         how long a request waits for the model (env LOAD_TIMEOUT; default 120s)
-  --grace D                time to finish in-flight requests on SIGTERM/SIGINT (env GRACE; default 10s)
-  --request-timeout D      a request's headers and body must arrive within this (env REQUEST_TIMEOUT; default 30s)
-  --headers-timeout D      its headers within this (env HEADERS_TIMEOUT; default 10s)
-  --idle-exit D            exit 0 after this long without requests (env IDLE_EXIT; default off)
-  --log-level L            debug, info, warn or error (env LOG_LEVEL; default info)
-
-Durations: 500ms, 30s, 5m, 1h.
+${SERVE_HELP_SECTIONS}
 
 ${MODEL_HELP}
 
@@ -60,31 +28,7 @@ ${ENGINE_HELP}
 Exit codes: 0 after a signal or idle exit, 2 for bad options, 1 if the port cannot be bound.
 A model that fails to load does not end the process: /health answers 503 with the reason.`;
 
-export const SERVE_OPTIONS = {
-    ...MODEL_OPTIONS,
-    ...ENGINE_OPTIONS,
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'api-key': { type: 'string' },
-    'insecure-no-auth': { type: 'boolean' },
-    'metrics-open': { type: 'boolean' },
-  'docs-open': { type: 'boolean' },
-  'token-ids': { type: 'string' },
-  'max-token-vectors': { type: 'string' },
-    'cors-origins': { type: 'string' },
-    'served-model-name': { type: 'string' },
-    'max-body-bytes': { type: 'string' },
-    'max-inputs': { type: 'string' },
-    'max-chars': { type: 'string' },
-    'max-queued-inputs': { type: 'string' },
-    'max-queue-wait': { type: 'string' },
-    'load-timeout': { type: 'string' },
-    grace: { type: 'string' },
-    'request-timeout': { type: 'string' },
-    'headers-timeout': { type: 'string' },
-    'idle-exit': { type: 'string' },
-    'log-level': { type: 'string' },
-  } satisfies Options;
+export const SERVE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, HTTP_TABLE, LIMITS_TABLE, LIFECYCLE_TABLE) satisfies Options;
 
 /** Everything serve reads from its flags and the environment, validated once. */
 export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions } {

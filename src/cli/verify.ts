@@ -1,9 +1,11 @@
-import { engineConfig, modelConfig, type EngineConfigOptions, type Env, type Flags, type ModelConfigOptions } from '../config.js';
 import { cpuInfo } from '../cpu.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { EmbeddingService } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, parse, type Options } from './args.js';
+import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
+import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
+import { optionsOf, type Env, type Flags } from '../settings/setting.js';
+import { parse, type Options } from './args.js';
 import { log } from './log.js';
 import { cosine } from '../engine/cosine.js';
 
@@ -43,7 +45,7 @@ export const VERIFY_SAMPLE: readonly string[] = [
   'passage: Мова — це душа народу, і її треба берегти.',
 ];
 
-export const VERIFY_OPTIONS = { ...MODEL_OPTIONS, ...ENGINE_OPTIONS } satisfies Options;
+export const VERIFY_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE) satisfies Options;
 
 /** Everything verify reads from its flags and the environment, validated once. */
 export function verifySettings(flags: Flags, env: Env): { base: ModelConfigOptions; engine: EngineConfigOptions } {

@@ -3,7 +3,7 @@
 // (service/embedding-service.ts), which tokenizes, queues, batches and normalizes.
 
 import { join } from 'node:path';
-import type { EngineConfigOptions } from '../config.js';
+import type { EngineConfigOptions } from '../settings/engine.js';
 import { Embedder } from '../engine/embedder.js';
 import type { Int8Choice } from '../engine/int8-kernels.js';
 import { EmbeddingRows } from '../engine/embedding-rows.js';

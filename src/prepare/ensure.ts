@@ -1,7 +1,7 @@
 // Gets a usable prepared model: the local folder or the hub snapshot (downloaded if
 // needed), prepared if the prepared form is missing or stale.
 
-import type { ModelConfigOptions } from '../config.js';
+import type { ModelConfigOptions } from '../settings/model.js';
 import { HubClient } from '../model/hub.js';
 import { resolveModelDir, type ModelFiles } from '../model/layout.js';
 import { readManifest, selfContainedReason, type Manifest } from '../model/manifest.js';

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { ApiKeyCheck } from './auth.js';
-import type { ServeConfig } from './config.js';
+import type { ServeConfig } from '../settings/serve.js';
 import { createHandler } from './handler.js';
 import { startIdleTimer, type IdleTimer } from './idle-exit.js';
 import { InFlight } from './in-flight.js';

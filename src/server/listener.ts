@@ -3,7 +3,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ServeConfig } from './config.js';
+import type { ServeConfig } from '../settings/serve.js';
 
 export async function listen(cfg: ServeConfig, handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer({

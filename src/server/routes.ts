@@ -1,7 +1,7 @@
 // The route table: OpenAI's, TEI's, the status routes and the API docs. Each handler
 // validates, calls the service and shapes the answer; nothing else.
 
-import type { ServeConfig } from './config.js';
+import type { ServeConfig } from '../settings/serve.js';
 import type { Metrics } from './metrics.js';
 import { docsRoutes } from './routes/docs.js';
 import { openAiRoutes } from './routes/openai.js';

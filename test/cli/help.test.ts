@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Env, Flags } from '../../src/config.js';
+import type { Env, Flags } from '../../src/settings/setting.js';
 import type { Options } from '../../src/cli/args.js';
 import { COST_HELP, COST_OPTIONS } from '../../src/cli/cost.js';
 import { EMBED_HELP, EMBED_OPTIONS, embedSettings } from '../../src/cli/embed.js';

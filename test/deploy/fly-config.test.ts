@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'smol-toml';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 
 type Toml = Record<string, unknown>;

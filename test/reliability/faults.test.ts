@@ -170,7 +170,7 @@ test('SIGTERM while the model loads (here: downloads): clean exit 0, and it was 
 test('the inference call throwing: a 500 with the request id, and the service keeps serving', async () => {
   const { Pipeline } = await import('../../src/pipeline/pipeline.js');
   const { startApp } = await import('../../src/server/app.js');
-  const { serveConfig } = await import('../../src/server/config.js');
+  const { serveConfig } = await import('../../src/settings/serve.js');
   const { createLogger } = await import('../../src/server/logger.js');
   const { preparedDir } = await preparedFixture('tiny', 'int8');
   const lines: string[] = [];

@@ -10,7 +10,7 @@ import { ApiError, fromServiceError } from '../../src/server/api-error.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { preparedFixture } from '../helpers/models.js';
 import { startApp, type App, type AppOptions } from '../../src/server/app.js';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { createLogger } from '../../src/server/logger.js';
 import { embedTexts } from '../helpers/door.js';
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { preparedFixture } from '../helpers/models.js';
 import { startApp, type App } from '../../src/server/app.js';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { createLogger } from '../../src/server/logger.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';

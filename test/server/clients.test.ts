@@ -16,7 +16,7 @@ import OpenAI from 'openai';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { preparedFixture } from '../helpers/models.js';
 import { startApp, type App } from '../../src/server/app.js';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { createLogger } from '../../src/server/logger.js';
 import { assertVector } from '../helpers/vectors.js';
 

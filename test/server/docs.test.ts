@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { preparedFixture } from '../helpers/models.js';
 import { spawnServe, type ServeProcess } from '../helpers/serve-process.js';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { DOCS_ASSETS } from '../../src/server/routes/docs.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from '../../src/server/api-error.js';
-import { serveConfig } from '../../src/server/config.js';
+import { serveConfig } from '../../src/settings/serve.js';
 import { checkIdLists, checkTexts, splitInput } from '../../src/server/routes/limits.js';
 import { OpenAiEmbeddings, parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../../src/server/schemas.js';
 

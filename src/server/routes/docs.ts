@@ -7,7 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ortosVersion } from '../../version.js';
-import type { ServeConfig } from '../config.js';
+import type { ServeConfig } from '../../settings/serve.js';
 import { sendJson } from '../http-io.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';
 import type { Route } from './route.js';

@@ -1,7 +1,7 @@
 // The limits every route that takes texts applies, with the same errors.
 
 import { ApiError, badRequest } from '../api-error.js';
-import type { ServeConfig } from '../config.js';
+import type { ServeConfig } from '../../settings/serve.js';
 
 export function checkTexts(texts: readonly string[], cfg: ServeConfig, param: string): void {
   if (texts.length === 0) throw badRequest(`${param} must not be an empty list`, param);

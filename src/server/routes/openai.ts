@@ -3,7 +3,7 @@
 // ignored, `dimensions` only the model's own.
 
 import { ApiError, badRequest } from '../api-error.js';
-import type { ServeConfig } from '../config.js';
+import type { ServeConfig } from '../../settings/serve.js';
 import { readJson, sendJson } from '../http-io.js';
 import { OpenAiEmbeddings, parseBody } from '../schemas.js';
 import type { EmbeddingService, EmbedOptions } from '../../service/embedding-service.js';

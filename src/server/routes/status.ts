@@ -2,7 +2,7 @@
 
 import { cpuInfo } from '../../cpu.js';
 import { ortosVersion } from '../../version.js';
-import type { ServeConfig } from '../config.js';
+import type { ServeConfig } from '../../settings/serve.js';
 import { sendJson } from '../http-io.js';
 import type { Metrics } from '../metrics.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';

@@ -4,7 +4,7 @@
 
 import { badRequest } from '../api-error.js';
 import { TimeSlices } from '../../core/time-slices.js';
-import type { ServeConfig } from '../config.js';
+import type { ServeConfig } from '../../settings/serve.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';
