@@ -14,10 +14,10 @@
 // lookup's output becomes the graph input `inputs_embeds`; `input_ids` stays (positions come
 // from it). A graph with none of these keeps its table, and the reason is returned.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { elementCount, fields, readNode, readTensor, tensorValues, type NodeInfo, type TensorInfo } from './reader.js';
-import { DataType, Msg, writeChunks } from './writer.js';
+import { elementCount, tensorValues, type NodeInfo, type TensorInfo } from './reader.js';
+import { AlignedData, GRAPH, openModel, writeEdited } from './rewrite.js';
+import { DataType, Msg } from './writer.js';
 import { withInputs } from './node-edit.js';
 
 export const INPUTS_EMBEDS = 'inputs_embeds';
@@ -63,18 +63,9 @@ function valueInfoMsg(name: string, dim: number): Msg {
 export function extractEmbeddingTable(source: string, target: string, tableFile: string): ExtractResult {
   const dir = dirname(source);
   const outDir = dirname(target);
-  const bytes = readFileSync(source);
-  const modelFields = [...fields(bytes)];
-  const graphField = modelFields.find((f) => f.field === 7);
-  if (!graphField) return { kept: 'the file has no graph' };
-  const graphFields = [...fields(graphField.bytes)];
-  const nodeFields = graphFields.filter((f) => f.field === 1);
-  const nodes = nodeFields.map(readNode);
-  const inits = new Map<string, TensorInfo>();
-  for (const f of graphFields) if (f.field === 5) {
-    const t = readTensor(f);
-    inits.set(t.name, t);
-  }
+  const m = openModel(source);
+  if (m === null) return { kept: 'the file has no graph' };
+  const { nodeFields, nodes, inits } = m;
   const consumers = (name: string): NodeInfo[] => nodes.filter((n) => n.inputs.includes(name));
   const isBigTable = (t: TensorInfo | undefined): t is TensorInfo => t !== undefined && t.dims.length === 2 && t.dims[0] >= TABLE_MIN_ROWS;
 
@@ -146,54 +137,30 @@ export function extractEmbeddingTable(source: string, target: string, tableFile:
     dropInits.add(q.name);
   }
 
-  // The row file: rows, then (per-row tables) scales and zero points, 64-byte aligned.
-  const fd = openSync(join(outDir, tableFile), 'w');
-  let at = 0;
-  const put = (b: Uint8Array): number => {
-    const pad = (64 - (at % 64)) % 64;
-    if (pad > 0) writeSync(fd, new Uint8Array(pad));
-    at += pad;
-    const start = at;
-    for (let off = 0; off < b.length;) off += writeSync(fd, b, off, b.length - off);
-    at += b.length;
-    return start;
-  };
+  // The row file: rows, then (per-row tables) scales and zero points.
+  const file = new AlignedData(join(outDir, tableFile));
   try {
-    put(data);
+    file.append(data);
     if (table.perRow) {
-      table.perRow.scalesAt = put(extra[0]);
-      table.perRow.zeroPointsAt = put(extra[1]);
+      table.perRow.scalesAt = file.append(extra[0]);
+      table.perRow.zeroPointsAt = file.append(extra[1]);
     }
   } finally {
-    closeSync(fd);
+    file.close();
   }
 
   // The graph without the lookup: its output is the new input `inputs_embeds`.
-  const g = new Msg();
-  let nodesWritten = false;
-  for (const f of graphFields) {
-    if (f.field === 1) {
-      if (nodesWritten) continue;
-      nodesWritten = true;
+  writeEdited(m, target, {
+    nodes(g) {
       nodeFields.forEach((nf, i) => {
         const n = nodes[i];
         if (drop.has(n)) return;
-        if (n.inputs.includes(out)) g.msg(1, withInputs(nf, n.inputs.map((x) => (x === out ? INPUTS_EMBEDS : x))));
+        if (n.inputs.includes(out)) g.msg(GRAPH.node, withInputs(nf, n.inputs.map((x) => (x === out ? INPUTS_EMBEDS : x))));
         else g.raw(nf.raw);
       });
-    } else if (f.field === 5) {
-      const name = readTensor(f).name;
-      const stillUsed = nodes.some((n) => !drop.has(n) && n.inputs.includes(name));
-      if (dropInits.has(name) || !stillUsed) continue;
-      g.raw(f.raw);
-    } else {
-      g.raw(f.raw);
-    }
-  }
-  g.msg(11, valueInfoMsg(INPUTS_EMBEDS, table.dim));
-  const model = new Msg();
-  for (const f of modelFields) if (f.field !== 7) model.raw(f.raw);
-  model.msg(7, g);
-  writeChunks(target, model);
+    },
+    keepInitializer: (t) => !dropInits.has(t.name) && nodes.some((n) => !drop.has(n) && n.inputs.includes(t.name)),
+    append: (g) => g.msg(GRAPH.input, valueInfoMsg(INPUTS_EMBEDS, table.dim)),
+  });
   return { table };
 }

@@ -6,13 +6,13 @@
 // (Gather then DequantizeLinear), as the int8 exports do, so that only the rows a request
 // touches are read.
 
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { quantize4bit } from './block-quant.js';
-import { elementCount, fields, OnnxFormatError, readNode, readTensor, tensorValues, type Field, type NodeInfo, type TensorInfo } from './reader.js';
-import { DataType, Msg, nodeMsg, tensorMsg, writeChunks, type Node, type Tensor } from './writer.js';
+import { elementCount, OnnxFormatError, tensorValues, type NodeInfo } from './reader.js';
+import { firstString, GRAPH, openModelOrThrow, writeEdited } from './rewrite.js';
+import { DataType, nodeMsg, tensorMsg, type Node, type Tensor } from './writer.js';
 
 export interface To4BitOptions {
   blockSize: number;
@@ -65,22 +65,9 @@ export function rewriteTo4BitApart(sourcePath: string, targetPath: string, opts:
 }
 
 export function rewriteTo4Bit(sourcePath: string, targetPath: string, opts: To4BitOptions): To4BitResult {
-  const bytes = readFileSync(sourcePath);
   const dir = dirname(sourcePath);
-  const modelFields = [...fields(bytes)];
-  const graphField = modelFields.find((f) => f.field === 7);
-  if (!graphField) throw new OnnxFormatError(`${sourcePath}: no graph`);
-  const graphFields = [...fields(graphField.bytes)];
-  const nodes = graphFields.filter((f) => f.field === 1).map(readNode);
-  const inits = new Map<string, TensorInfo>();
-  const initOf = new Map<Field, TensorInfo>();
-  for (const f of graphFields) {
-    if (f.field === 5) {
-      const t = readTensor(f);
-      inits.set(t.name, t);
-      initOf.set(f, t);
-    }
-  }
+  const m = openModelOrThrow(sourcePath);
+  const { nodes, inits } = m;
   const producer = new Map<string, number>();
   const consumers = new Map<string, number[]>();
   nodes.forEach((n, i) => {
@@ -214,7 +201,7 @@ export function rewriteTo4Bit(sourcePath: string, targetPath: string, opts: To4B
     }
     if (!dropped.has(i)) order.push({ node: n, fresh: false });
   });
-  const graphOutputs = graphFields.filter((f) => f.field === 12).map((f) => nameOf(f));
+  const graphOutputs = m.graphFields.filter((f) => f.field === GRAPH.output).map(firstString);
   const needed = new Set(graphOutputs);
   const live: boolean[] = new Array<boolean>(order.length).fill(false);
   for (let i = order.length - 1; i >= 0; i--) {
@@ -224,44 +211,20 @@ export function rewriteTo4Bit(sourcePath: string, targetPath: string, opts: To4B
     for (const x of n.inputs) needed.add(x);
   }
 
-  const g = new Msg();
-  let nodesWritten = false;
-  for (const f of graphFields) {
-    if (f.field === 1) {
-      if (nodesWritten) continue;
-      nodesWritten = true;
+  writeEdited(m, targetPath, {
+    nodes(g) {
       order.forEach((o, i) => {
         if (!live[i]) return;
-        if (o.fresh) g.msg(1, nodeMsg(o.node as Node));
+        if (o.fresh) g.msg(GRAPH.node, nodeMsg(o.node as Node));
         else g.raw((o.node as NodeInfo).raw);
       });
-    } else if (f.field === 5) {
-      if (needed.has(initOf.get(f)!.name)) g.raw(f.raw);
-    } else {
-      g.raw(f.raw);
-    }
-  }
-  for (const t of freshInits) if (needed.has(t.name)) g.msg(5, tensorMsg(t));
-
-  const model = new Msg();
-  let hasMs = false;
-  for (const f of modelFields) {
-    if (f.field === 7) continue;
-    if (f.field === 8 && opsetDomain(f) === 'com.microsoft') hasMs = true;
-    model.raw(f.raw);
-  }
-  if (!hasMs) model.msg(8, new Msg().string(1, 'com.microsoft').int(2, 1));
-  model.msg(7, g);
-  writeChunks(targetPath, model);
+    },
+    keepInitializer: (t) => needed.has(t.name),
+    append(g) {
+      for (const t of freshInits) if (needed.has(t.name)) g.msg(GRAPH.initializer, tensorMsg(t));
+    },
+    // MatMulNBits lives in onnxruntime's own domain.
+    opsets: { 'com.microsoft': 1 },
+  });
   return result;
-}
-
-function nameOf(valueInfo: Field): string {
-  for (const f of fields(valueInfo.bytes)) if (f.field === 1) return new TextDecoder().decode(f.bytes);
-  return '';
-}
-
-function opsetDomain(f: Field): string {
-  for (const g of fields(f.bytes)) if (g.field === 1) return new TextDecoder().decode(g.bytes);
-  return '';
 }

@@ -11,10 +11,11 @@
 // integers, the same products. Only the rewritten weights are written to a new data file; every
 // other tensor keeps pointing into the original one, so the extra disk is the encoder weights'.
 
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fields, OnnxFormatError, readNode, readTensor, tensorValues, type TensorInfo } from './reader.js';
-import { DataType, Msg, writeChunks } from './writer.js';
+import { OnnxFormatError, tensorValues, type TensorInfo } from './reader.js';
+import { AlignedData, GRAPH, openModelOrThrow, writeEdited } from './rewrite.js';
+import { DataType, Msg } from './writer.js';
 import { withInputs } from './node-edit.js';
 
 /** Where the weight (B) and its zero point sit among each op's inputs. */
@@ -49,37 +50,16 @@ function externalTensorMsg(name: string, type: number, dims: number[], location:
 export function rewriteWeightsToU8(source: string, target: string, dataFile: string): U8Result {
   const dir = dirname(source);
   if (dirname(target) !== dir) throw new OnnxFormatError('the u8 graph must sit beside the graph it shares data with');
-  const bytes = readFileSync(source);
-  const modelFields = [...fields(bytes)];
-  const graphField = modelFields.find((f) => f.field === 7);
-  if (!graphField) throw new OnnxFormatError(`${source}: no graph`);
-  const graphFields = [...fields(graphField.bytes)];
-  const inits = new Map<string, TensorInfo>();
-  for (const f of graphFields) {
-    if (f.field !== 5) continue;
-    const t = readTensor(f);
-    inits.set(t.name, t);
-  }
-  const nodeFields = graphFields.filter((f) => f.field === 1);
-  const nodes = nodeFields.map(readNode);
+  const m = openModelOrThrow(source);
+  const { nodeFields, nodes, inits } = m;
   const uses = new Map<string, number>();
   for (const n of nodes) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
 
-  const fd = openSync(join(dir, dataFile), 'w');
-  let offset = 0;
+  const file = new AlignedData(join(dir, dataFile));
   const fresh: Msg[] = [];
   const replaced = new Set<string>();
   const result: U8Result = { rewritten: {}, bytes: 0 };
-  const write = (data: Uint8Array): number => {
-    // 64-byte alignment, as onnxruntime aligns what it writes itself (and mmap likes it).
-    const pad = (64 - (offset % 64)) % 64;
-    if (pad > 0) writeSync(fd, new Uint8Array(pad));
-    offset += pad;
-    const at = offset;
-    for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
-    offset += data.length;
-    return at;
-  };
+  const write = (data: Uint8Array): number => file.append(data);
   const newNodes: Array<Uint8Array | Msg> = [];  // as they were, or rewritten
   try {
     nodes.forEach((node, i) => {
@@ -117,32 +97,22 @@ export function rewriteWeightsToU8(source: string, target: string, dataFile: str
       result.rewritten[node.op] = (result.rewritten[node.op] ?? 0) + 1;
     });
   } finally {
-    closeSync(fd);
+    file.close();
   }
   if (Object.keys(result.rewritten).length === 0) throw new OnnxFormatError(`${basename(source)}: no integer matmul with int8 weights to rewrite`);
 
-  const g = new Msg();
-  let nodesWritten = false;
-  for (const f of graphFields) {
-    if (f.field === 1) {
-      if (nodesWritten) continue;
-      nodesWritten = true;
+  writeEdited(m, target, {
+    nodes(g) {
       for (const n of newNodes) {
-        if (n instanceof Msg) g.msg(1, n);
+        if (n instanceof Msg) g.msg(GRAPH.node, n);
         else g.raw(n);
       }
-    } else if (f.field === 5) {
-      const name = readTensor(f).name;
-      if (!replaced.has(name)) g.raw(f.raw);
-    } else {
-      g.raw(f.raw);
-    }
-  }
-  for (const m of fresh) g.msg(5, m);
-  const model = new Msg();
-  for (const f of modelFields) if (f.field !== 7) model.raw(f.raw);
-  model.msg(7, g);
-  writeChunks(target, model);
-  if (statSync(join(dir, dataFile)).size !== offset) throw new OnnxFormatError(`${dataFile}: short write`);
+    },
+    keepInitializer: (t) => !replaced.has(t.name),
+    append(g) {
+      for (const t of fresh) g.msg(GRAPH.initializer, t);
+    },
+  });
+  if (statSync(join(dir, dataFile)).size !== file.size) throw new OnnxFormatError(`${dataFile}: short write`);
   return result;
 }
