@@ -10,6 +10,8 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 export interface Parsed {
   flags: Flags;
   positionals: string[];
+  /** --help was asked for: its text is printed, and the command has nothing else to do. */
+  helped: boolean;
 }
 
 function distance(a: string, b: string): number {
@@ -25,11 +27,13 @@ function distance(a: string, b: string): number {
  * Flags of one command. Mistakes become one line that says what was wrong and where to look
  * (node's own messages quote oddly and point nowhere).
  */
-export function parse(argv: string[], options: Options, command: string, positionals = false): Parsed {
+export function parse(argv: string[], options: Options, command: string, helpText: string, positionals = false): Parsed {
   const help = `see "ortos-embed ${command} --help"`;
   try {
     const { values, positionals: rest } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
-    return { flags: values as Flags, positionals: rest };
+    const helped = values.help === true;
+    if (helped) console.log(helpText);
+    return { flags: values as Flags, positionals: rest, helped };
   } catch (e) {
     const err = e as { code?: string; message: string };
     const opt = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1] ?? '';

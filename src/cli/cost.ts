@@ -96,11 +96,8 @@ export function costRows(user: UsageProfile): CostRow[] {
 export const COST_OPTIONS = optionsOf(COST_TABLE) satisfies Options;
 
 export async function costCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, COST_OPTIONS, 'cost');
-  if (flags.help) {
-    console.log(COST_HELP);
-    return 0;
-  }
+  const { flags, helped } = parse(argv, COST_OPTIONS, 'cost', COST_HELP);
+  if (helped) return 0;
   const f = readAll(COST_TABLE, flags, env);
   const model = f.model !== undefined ? f.model.replace(/^(intfloat\/)?multilingual-e5-/, '') : 'base';
   if (!MODEL_SIZES.includes(model)) throw new ConfigError(`--model must be one of ${MODEL_SIZES.join(', ')}, got "${String(f.model)}"`);

@@ -47,11 +47,8 @@ export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptio
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
-  const { flags, positionals } = parse(argv, EMBED_OPTIONS, 'embed', true);
-  if (flags.help) {
-    console.log(EMBED_HELP);
-    return 0;
-  }
+  const { flags, positionals, helped } = parse(argv, EMBED_OPTIONS, 'embed', EMBED_HELP, true);
+  if (helped) return 0;
   const { model, engine, prompt, normalize, truncate } = embedSettings(flags, env);
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);

@@ -31,11 +31,8 @@ export function prepareSettings(flags: Flags, env: Env): { model: ModelConfigOpt
 }
 
 export async function prepareCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, PREPARE_OPTIONS, 'prepare');
-  if (flags.help) {
-    console.log(PREPARE_HELP);
-    return 0;
-  }
+  const { flags, helped } = parse(argv, PREPARE_OPTIONS, 'prepare', PREPARE_HELP);
+  if (helped) return 0;
   const { model, force, prepack } = prepareSettings(flags, env);
   const ready = await ensurePrepared(model, log, { force, prepack });
   if (ready.prepared.reused) log(`already prepared: ${ready.prepared.dir}`);

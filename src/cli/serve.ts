@@ -36,11 +36,8 @@ export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model
 }
 
 export async function serveCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, SERVE_OPTIONS, 'serve');
-  if (flags.help) {
-    console.log(SERVE_HELP);
-    return 0;
-  }
+  const { flags, helped } = parse(argv, SERVE_OPTIONS, 'serve', SERVE_HELP);
+  if (helped) return 0;
   const { cfg, model, engine } = serveSettings(flags, env);
   const log = createLogger(cfg.logLevel);
   let pipeline: Pipeline | null = null;

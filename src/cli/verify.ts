@@ -53,11 +53,8 @@ export function verifySettings(flags: Flags, env: Env): { base: ModelConfigOptio
 }
 
 export async function verifyCommand(argv: string[], env: Env): Promise<number> {
-  const { flags } = parse(argv, VERIFY_OPTIONS, 'verify');
-  if (flags.help) {
-    console.log(VERIFY_HELP);
-    return 0;
-  }
+  const { flags, helped } = parse(argv, VERIFY_OPTIONS, 'verify', VERIFY_HELP);
+  if (helped) return 0;
   const { base, engine } = verifySettings(flags, env);
   const [tried, reference] = base.dtype === 'q4' ? (['q4', 'int8'] as const) : (['int8', 'fp32'] as const);
   const vectors: Record<string, Float32Array[]> = {};

@@ -27,6 +27,17 @@ export function checkIdLists(ids: readonly number[][], cfg: ServeConfig, param: 
   }
 }
 
+/**
+ * The body's inputs as the door takes them, checked against the limits: texts, or the model's
+ * own token ids (`ids` when the route reads ids as such). Counts them for the request's log line.
+ */
+export function checkedInputs(input: { texts: string[] } | { ids: number[][] }, cfg: ServeConfig, param: string, note: Record<string, unknown>): { texts: string[] } | { ids: number[][] } {
+  if ('texts' in input) checkTexts(input.texts, cfg, param);
+  else checkIdLists(input.ids, cfg, param);
+  note.inputs = 'texts' in input ? input.texts.length : input.ids.length;
+  return input;
+}
+
 /** A string or a list of strings; or token ids: one list, or a list of lists. */
 export type TextsOrIds = string | string[] | number[] | number[][];
 

@@ -8,7 +8,7 @@ import { readJson, sendJson } from '../http-io.js';
 import { OpenAiEmbeddings, parseBody } from '../schemas.js';
 import type { EmbeddingService, EmbedOptions } from '../../service/embedding-service.js';
 import { CL100K_REGULAR, isCl100kId, loadCl100k } from '../../tokenizer/cl100k.js';
-import { checkIdLists, checkTexts, splitInput } from './limits.js';
+import { checkedInputs, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
 function base64Of(v: Float32Array): string {
@@ -39,17 +39,13 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
       fields: { inputs: 'input', prompt: 'input_type', instruction: 'instruction' },
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(OpenAiEmbeddings, await readJson(req, cfg.maxBodyBytes));
-        const input = splitInput(body.input);
+        const input = checkedInputs(splitInput(body.input), cfg, 'input', note);
         // Cut to the model's limit as OpenAI's own models are not: its clients cannot ask for it.
         const opts: EmbedOptions = { prompt: body.input_type, lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions };
         let result;
         if ('texts' in input) {
-          checkTexts(input.texts, cfg, 'input');
-          note.inputs = input.texts.length;
-          result = await service.embed({ texts: input.texts }, opts, signal);
+          result = await service.embed(input, opts, signal);
         } else {
-          checkIdLists(input.ids, cfg, 'input');
-          note.inputs = input.ids.length;
           note.tokenIds = cfg.tokenIds;
           if (cfg.tokenIds === 'reject') {
             throw new ApiError(400, 'token ids are not accepted here (--token-ids reject): send the text', 'invalid_request_error', 'token_ids_rejected', 'input');

@@ -8,26 +8,22 @@ import type { ServeConfig } from '../../settings/serve.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';
-import { checkIdLists, checkTexts, splitInput } from './limits.js';
+import { checkedInputs, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
 type Direction = 'left' | 'right' | 'Left' | 'Right';
 const direction = (d: Direction | undefined): 'left' | 'right' => (d ?? 'right').toLowerCase() as 'left' | 'right';
 
 export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<string, Route> {
-  const texts = (inputs: string | string[], param: string, note: Record<string, unknown>): string[] => {
-    const list = typeof inputs === 'string' ? [inputs] : inputs;
-    checkTexts(list, cfg, param);
-    note.inputs = list.length;
-    return list;
-  };
+  const texts = (inputs: string | string[], param: string, note: Record<string, unknown>): string[] =>
+    (checkedInputs({ texts: typeof inputs === 'string' ? [inputs] : inputs }, cfg, param, note) as { texts: string[] }).texts;
 
   return {
     '/embed': {
       method: 'POST',
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiEmbed, await readJson(req, cfg.maxBodyBytes));
-        const input = splitInput(body.inputs);
+        const input = checkedInputs(splitInput(body.inputs), cfg, 'inputs', note);
         const opts = {
           prompt: body.prompt_name ?? undefined,
           instruction: body.instruction ?? undefined,
@@ -36,14 +32,7 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
           direction: direction(body.truncation_direction),
           dimensions: body.dimensions ?? undefined,
         };
-        let result;
-        if ('ids' in input) {
-          checkIdLists(input.ids, cfg, 'inputs');
-          note.inputs = input.ids.length;
-          result = await service.embed({ ids: input.ids }, opts, signal);
-        } else {
-          result = await service.embed({ texts: texts(input.texts, 'inputs', note) }, opts, signal);
-        }
+        const result = await service.embed(input, opts, signal);
         note.tokens = result.tokens;
         sendJson(res, 200, result.vectors.map((v) => Array.from(v)));
       },
@@ -124,8 +113,7 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
       handler: async ({ req, res, signal, note }) => {
         const body = parseBody(TeiDecode, await readJson(req, cfg.maxBodyBytes));
         const ids = body.ids.length > 0 && typeof body.ids[0] === 'number' ? [body.ids as number[]] : (body.ids as number[][]);
-        checkIdLists(ids, cfg, 'ids');
-        note.inputs = ids.length;
+        checkedInputs({ ids }, cfg, 'ids', note);
         sendJson(res, 200, await service.decode(ids, body.skip_special_tokens ?? true, signal));
       },
     },
