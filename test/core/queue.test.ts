@@ -209,3 +209,60 @@ test('a request whose client left is dropped before its turn; others in the queu
   assert.deepEqual(h.runs.map((r) => r.lengths), [[2], [16]]);
   assert.equal(h.b.queued, 0);
 });
+
+test('joining at the edges: exactly the budget joins, past it does not; cost equal to apart joins; a group is as long as its longest', async () => {
+  const cases: Array<{ budget: number; requests: number[][]; runs: number[][] }> = [
+    // 4 × 8 and 4 × 8: 64 padded tokens, exactly the budget, cheaper together (64 < 72).
+    { budget: 64, requests: [[8, 8, 8, 8], [8, 8, 8, 8]], runs: [[8, 8, 8, 8, 8, 8, 8, 8]] },
+    // 4 × 16 then one 16: together 80 would be past the budget, though cheaper than apart (88).
+    { budget: 64, requests: [[16, 16, 16, 16], [16]], runs: [[16, 16, 16, 16], [16]] },
+    // 10 and 2: together 2 × 10 = 20, apart 10 + 2 + 8 = 20: as cheap, so one run.
+    { budget: 64, requests: [[10], [2]], runs: [[10, 2]] },
+    // A group of 12 and 16 is 16 long: three 12s more would make 5 × 16 = 80, past the budget.
+    { budget: 64, requests: [[12, 16], [12, 12, 12]], runs: [[12, 16], [12, 12, 12]] },
+    // One input longer than the budget still runs, alone.
+    { budget: 64, requests: [[100], [3]], runs: [[100], [3]] },
+  ];
+  for (const c of cases) {
+    const h = harness({ batchTokens: c.budget });
+    h.hold();
+    const first = h.b.submit([row(1, 0)]);
+    await tick();
+    const all = c.requests.map((lens, k) => h.b.submit(lens.map((len, i) => row(len, k * 100 + i))));
+    h.release();
+    await Promise.all([first, ...all]);
+    assert.deepEqual(h.runs.slice(1).map((r) => r.lengths), c.runs, JSON.stringify(c.requests));
+  }
+});
+
+test('the wait bound at its edge: a wait exactly at the bound is taken', async () => {
+  const h = harness({ maxQueueWaitMs: 100 });
+  await h.b.submit([row(10, 1)]); // 2 ms per token, exactly
+  h.hold();
+  const running = h.b.submit([row(2, 0)]);
+  await tick();
+  const q = h.b.submit(Array.from({ length: 5 }, (_, i) => row(10, i)));
+  assert.equal(h.b.expectedWaitMs, 100);
+  const atEdge = h.b.submit([row(3, 9)]);
+  assert.equal(h.b.queued, 6, 'taken at exactly the bound');
+  h.release();
+  await Promise.all([running, q, atEdge]);
+});
+
+test('a queue with only a request whose client left runs nothing; a queue without a batch observer works', async () => {
+  const h = harness();
+  h.hold();
+  const first = h.b.submit([row(2, 0)]);
+  await tick();
+  const controller = new AbortController();
+  const gone = h.b.submit([row(5, 1)], controller.signal);
+  controller.abort();
+  h.release();
+  await first;
+  await assert.rejects(gone, (e: unknown) => e instanceof ServiceError && e.message === 'client closed the request');
+  assert.deepEqual(h.runs.map((r) => r.lengths), [[2]], 'no empty run');
+  assert.equal(h.b.busy, false);
+  const plain = new Batcher(async (ids) => ids.map((r) => Float32Array.from([r.length])), { batchTokens: 64, maxQueuedInputs: 10 });
+  assert.deepEqual((await plain.submit([row(3, 1)])).map((v) => Array.from(v)), [[3]]);
+  assert.ok((plain.expectedWaitMs ?? -1) >= 0);
+});

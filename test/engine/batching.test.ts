@@ -49,3 +49,14 @@ test('the plan never pads more than greedy filling would, on real-looking length
     assert.ok(cost(planBatches(lengths, 256)) <= cost(greedy), `trial ${trial}`);
   }
 });
+
+test('exact plans: ties in length keep input order; a tie in cost takes the bigger group (fewer runs)', async () => {
+  const { byLength } = await import('../../src/engine/batching.js');
+  assert.deepEqual(byLength([3, 1, 3, 3, 1]), [1, 4, 0, 2, 3]);
+  // 4 and 12: together 2 × 12 + 8 = 32, apart 4 + 8 + 12 + 8 = 32: one group.
+  assert.deepEqual(planBatches([4, 12], 64), [[0, 1]]);
+  // Two short and two long: the short ones together, the long ones together.
+  assert.deepEqual(planBatches([30, 2, 30, 3], 64), [[1, 3], [0, 2]]);
+  assert.deepEqual(planBatches([5, 5, 20, 20], 40), [[0, 1], [2, 3]]);
+  assert.deepEqual(planBatches([], 64), []);
+});

@@ -127,4 +127,6 @@ test('retries: 5xx answers are retried the default 5 times after a wait, then th
   }) as typeof fetch });
   await assert.rejects(unreachable.request('https://huggingface.co/x', { repo: 'org/repo', revision: 'v1' }), (e: unknown) =>
     e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ENOTFOUND) for org/repo@v1 (set HF_HUB_OFFLINE=1'));
+  await assert.rejects(unreachable.request('https://huggingface.co/x', { repo: 'org/repo' }), (e: unknown) =>
+    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ENOTFOUND) for org/repo (set'), 'no revision, no path: the repo alone');
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from '../../src/server/api-error.js';
 import { serveConfig } from '../../src/settings/serve.js';
-import { checkIdLists, checkTexts, splitInput } from '../../src/server/routes/limits.js';
+import { checkedInputs, checkIdLists, checkTexts, splitInput } from '../../src/server/routes/limits.js';
 import { OpenAiEmbeddings, parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../../src/server/schemas.js';
 
 function refused(fn: () => unknown): ApiError {
@@ -133,4 +133,25 @@ test('a nested field that is missing or wrong is named by its path; a wrong type
   assert.equal(e.message, 'normalize: expected boolean, got "yes"');
   e = refused(() => parseBody(TeiSimilarity, { inputs: 'x' }));
   assert.deepEqual([e.param, e.message], ['inputs', 'inputs: expected Object, got "x"']);
+});
+
+test('every limit error is an invalid_request_error; checked inputs are counted for the log line', () => {
+  const cfg = serveConfig({ host: '127.0.0.1', port: '0', 'max-inputs': '2', 'max-chars': '3' }, {});
+  for (const f of [() => checkTexts(['a', 'b', 'c'], cfg, 'input'), () => checkTexts(['aaaa'], cfg, 'input'), () => checkIdLists([[1], [1], [1]], cfg, 'input'), () => checkIdLists([[1, 2, 3, 4]], cfg, 'input')]) {
+    const e = refused(f);
+    assert.deepEqual([e.status, e.type], [413, 'invalid_request_error']);
+  }
+  const note: Record<string, unknown> = {};
+  assert.deepEqual(checkedInputs({ texts: ['a', 'b'] }, cfg, 'input', note), { texts: ['a', 'b'] });
+  assert.equal(note.inputs, 2);
+  assert.deepEqual(checkedInputs({ ids: [[1]] }, cfg, 'ids', note), { ids: [[1]] });
+  assert.equal(note.inputs, 1);
+  assert.equal(refused(() => checkedInputs({ texts: ['aaaa'] }, cfg, 'inputs', note)).param, 'inputs.0');
+  assert.equal(refused(() => checkedInputs({ ids: [[1, 2, 3, 4]] }, cfg, 'ids', note)).message, 'ids[0] has 4 token ids, over the limit of 3');
+});
+
+test('each enum and type message as a client sees it', () => {
+  assert.equal(parseBody(OpenAiEmbeddings, { input: 'x', encoding_format: 'float' }).encoding_format, 'float');
+  assert.equal(refused(() => parseBody(TeiEmbed, { inputs: 5 })).message, 'inputs: must be a string, an array of strings, or token ids');
+  assert.equal(refused(() => parseBody(TeiTokenize, { inputs: 'x', prompt_name: 5 })).message, 'prompt_name: must be a string');
 });
