@@ -25,7 +25,6 @@ import { ONNX_FILES, REQUIRED_FILES, type Dtype } from './layout.js';
 import { POOLING_FILE, RULE_FILES } from './rules.js';
 
 export { HubError } from './hub-http.js';
-export { repoFolder } from './hub-cache.js';
 
 export const DEFAULT_REPO = 'intfloat/multilingual-e5-base';
 export const DEFAULT_REVISION = 'd128750597153bb5987e10b1c3493a34e5a4502a';
@@ -41,7 +40,6 @@ export const PINNED: Record<string, { size?: number; sha256: string }> = {
   [`${DEFAULT_REPO}@${DEFAULT_REVISION}/tokenizer.json`]: { size: 17_082_660, sha256: '62c24cdc13d4c9952d63718d6c9fa4c287974249e16b7ade6d5a85e7bbb75626' },
   [`${DEFAULT_REPO}@${DEFAULT_REVISION}/onnx/model_qint8_avx512_vnni.onnx`]: { sha256: '2523551878658b305550d8759443822dbfda9ed9c8012ef2c354ba2c5b9de503' },
   [`${DEFAULT_REPO}@${DEFAULT_REVISION}/onnx/model.onnx`]: { sha256: '84a4d426f7e87a6bf5bf195f0bae2c4a7d15f675b23ca96f42fab8326d7a77aa' },
-  [`${DEFAULT_REPO}@${DEFAULT_REVISION}/model.safetensors`]: { size: 1_112_201_288, sha256: 'a18a44fad1d0b46ded15928144138cff1135d5cc8233bdd90be5f18822de09a7' },
 };
 
 export interface HubOptions {

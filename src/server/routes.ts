@@ -10,8 +10,6 @@ import { statusRoutes } from './routes/status.js';
 import { teiRoutes } from './routes/tei.js';
 import type { EmbeddingService } from '../service/embedding-service.js';
 
-export type { Route, RouteContext } from './routes/route.js';
-
 export function buildRoutes(cfg: ServeConfig, service: EmbeddingService, metrics: Metrics, info: () => Record<string, unknown>): Map<string, Route> {
   return new Map(Object.entries({
     ...openAiRoutes(cfg, service),

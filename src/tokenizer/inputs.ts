@@ -40,8 +40,6 @@ export interface PrepareOptions extends PromptChoice {
   /** false refuses over-long input instead of cutting it. */
   truncate: boolean;
   direction?: 'right' | 'left';
-  /** Skip the prompt (the caller already applied its own). */
-  raw?: boolean;
 }
 
 /** The text the model reads for `text`. Throws PromptError for a prompt the model lacks. */
@@ -66,7 +64,7 @@ export async function prepareInputs(tok: Tokenizer, rules: ModelRules, texts: re
   const slices = new TimeSlices();
   for (let i = 0; i < texts.length; i++) {
     await slices.next();
-    const enc = tok.encode(opts.raw ? texts[i] : withPrompt(rules, texts[i], opts), { maxLength: limit, direction: opts.direction });
+    const enc = tok.encode(withPrompt(rules, texts[i], opts), { maxLength: limit, direction: opts.direction });
     if (enc.truncated > 0) {
       if (!opts.truncate) throw new InputTooLongError(i, enc.ids.length + enc.truncated, limit, enc.partial);
       truncated++;
