@@ -39,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`ortos-embed: unknown command "${name}"\n\n${HELP}`);
+    const near = Object.keys(COMMANDS).find((c) => c.startsWith(name) || name.startsWith(c) || [...c].filter((ch, i) => name[i] !== ch).length <= 1);
+    console.error(`ortos-embed: unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}\n\n${HELP}`);
     return 2;
   }
   return (await load())(rest, environment());

@@ -60,7 +60,11 @@ test('every command has --help, and mistakes exit 2 with a message', () => {
   assert.equal(run([]).code, 2);
   const unknown = run(['frobnicate']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.err, /unknown command "frobnicate"/);
+  assert.match(unknown.err, /unknown command "frobnicate"\n/, 'no guess when nothing is near');
+  const typo = run(['serv']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /unknown command "serv" \(did you mean serve\?\)/);
+  assert.match(run(['embedd']).err, /did you mean embed\?/);
   const badFlag = run(['embed', '--bogus']);
   assert.equal(badFlag.code, 2);
   assert.equal(badFlag.err.trim(), 'ortos-embed: embed: unknown option --bogus; see "ortos-embed embed --help"');

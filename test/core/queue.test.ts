@@ -218,6 +218,8 @@ test('joining at the edges: exactly the budget joins, past it does not; cost equ
     { budget: 64, requests: [[16, 16, 16, 16], [16]], runs: [[16, 16, 16, 16], [16]] },
     // 10 and 2: together 2 × 10 = 20, apart 10 + 2 + 8 = 20: as cheap, so one run.
     { budget: 64, requests: [[10], [2]], runs: [[10, 2]] },
+    // 30 and 2: together 60 fits the budget but costs more than apart (40): two runs.
+    { budget: 64, requests: [[30], [2]], runs: [[30], [2]] },
     // A group of 12 and 16 is 16 long: three 12s more would make 5 × 16 = 80, past the budget.
     { budget: 64, requests: [[12, 16], [12, 12, 12]], runs: [[12, 16], [12, 12, 12]] },
     // One input longer than the budget still runs, alone.

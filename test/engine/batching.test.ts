@@ -53,6 +53,9 @@ test('the plan never pads more than greedy filling would, on real-looking length
 test('exact plans: ties in length keep input order; a tie in cost takes the bigger group (fewer runs)', async () => {
   const { byLength } = await import('../../src/engine/batching.js');
   assert.deepEqual(byLength([3, 1, 3, 3, 1]), [1, 4, 0, 2, 3]);
+  const ties = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? 7 : 5));
+  const want = [...ties.keys()].filter((i) => ties[i] === 5).concat([...ties.keys()].filter((i) => ties[i] === 7));
+  assert.deepEqual(byLength(ties), want, 'a long list keeps input order among equal lengths too');
   // 4 and 12: together 2 × 12 + 8 = 32, apart 4 + 8 + 12 + 8 = 32: one group.
   assert.deepEqual(planBatches([4, 12], 64), [[0, 1]]);
   // Two short and two long: the short ones together, the long ones together.
