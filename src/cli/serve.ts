@@ -1,6 +1,5 @@
 import { cpuInfo } from '../cpu.js';
 import { INSTRUCTION } from '../model/rules.js';
-import { ThreadedSession } from '../engine/threaded-session.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { startApp, type App } from '../server/app.js';
@@ -40,8 +39,6 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
   const { flags, helped } = parse(argv, SERVE_OPTIONS, 'serve', SERVE_HELP);
   if (helped) return 0;
   const { cfg, model, engine } = serveSettings(flags, env);
-  // The inference thread starts loading onnxruntime while this one binds the port.
-  ThreadedSession.prestart();
   const log = createLogger(cfg.logLevel);
   let pipeline: Pipeline | null = null;
   let origin: { repo?: string; revision?: string } = {};

@@ -35,15 +35,9 @@ export type WorkerReply =
 
 const port = parentPort;
 if (port === null) throw new Error('session-worker.js runs as a worker thread');
-// onnxruntime loads at once; what to load comes with the thread, or (a prestarted thread) in
-// its first message.
-const ortLoaded = ort();
-// Awaited below; a failure before then must not count as unhandled.
-ortLoaded.catch(() => {});
-const load = (workerData as WorkerLoad | null) ?? await new Promise<WorkerLoad>((resolve) => port.once('message', resolve));
+const load = workerData as WorkerLoad;
 
 try {
-  await ortLoaded;
   const manifest = readManifest(load.preparedDir);
   if (manifest === null) throw new Error(`${load.preparedDir} holds no prepared model (run "ortos-embed prepare")`);
   const { graph, int8 } = await chooseGraph(manifest, load.int8Weights, ort);

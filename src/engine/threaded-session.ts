@@ -7,15 +7,6 @@ import type { Int8Choice } from './int8-kernels.js';
 import type { Forward, ModelIo, ModelSession } from './onnx-session.js';
 import type { ForwardRequest, WorkerLoad, WorkerReply } from './session-worker.js';
 
-/** A thread started ahead of the model's folder being known (see ThreadedSession.prestart). */
-let spare: Worker | null = null;
-
-function spawn(load?: WorkerLoad): Worker {
-  // Beside this file: build/src/engine/ when run from the compiled tree, dist/bin/ in the bundle.
-  // A small young generation: the thread allocates little JS (messages and tensors' wrappers).
-  return new Worker(new URL('./session-worker.js', import.meta.url), { workerData: load ?? null, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
-}
-
 export class ThreadedSession implements ModelSession {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (f: Forward) => void; reject: (e: Error) => void }>();
@@ -46,29 +37,11 @@ export class ThreadedSession implements ModelSession {
     worker.unref();
   }
 
-  /**
-   * Starts the thread now, before the model's folder is known: it loads onnxruntime (a native
-   * library of ~23 MB, read from disk at a cold start) while this thread binds the port and
-   * reads the tokenizer. The next `load` takes it. Idle, it keeps no process alive.
-   */
-  static prestart(): void {
-    if (spare !== null) return;
-    spare = spawn();
-    spare.unref();
-  }
-
-  /** The thread (the prestarted one, else a new one) picks the graph for this CPU and opens its session. */
+  /** Starts the thread, which picks the graph for this CPU and opens its session. */
   static load(preparedDir: string, opts: Omit<WorkerLoad, 'preparedDir'>): Promise<{ session: ThreadedSession; graph: string; int8: Int8Choice | null }> {
-    const load: WorkerLoad = { preparedDir, ...opts };
-    let worker: Worker;
-    if (spare !== null) {
-      worker = spare;
-      spare = null;
-      worker.ref();
-      worker.postMessage(load);
-    } else {
-      worker = spawn(load);
-    }
+    // Beside this file: dist/engine/ when run from the compiled tree, dist/bin/ in the bundle.
+    // A small young generation: the thread allocates little JS (messages and tensors' wrappers).
+    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { preparedDir, ...opts } satisfies WorkerLoad, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     return new Promise((resolve, reject) => {
       const early = (e: Error): void => reject(new Error(`the inference thread could not start: ${e.message}`));
       worker.once('error', early);
