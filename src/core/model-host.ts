@@ -16,6 +16,11 @@ export class ModelHost<T> {
     return this.waiters.length;
   }
 
+  /** The model was lost after loading: from now on requests get unavailable with this reason. */
+  fail(reason: string): void {
+    this.state = { status: 'failed', reason };
+  }
+
   start(load: () => Promise<T>, onDone?: (state: ModelState<T>) => void): void {
     load().then(
       (model) => {

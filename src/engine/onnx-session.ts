@@ -103,6 +103,8 @@ export interface ModelSession {
   readonly takesEmbeddings: boolean;
   forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward>;
   release(): Promise<void>;
+  /** Calls `listener` if the session stops for good other than by release (its thread died). */
+  onLost?(listener: (why: Error) => void): void;
 }
 
 export class OnnxSession implements ModelSession {

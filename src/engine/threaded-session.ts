@@ -11,6 +11,8 @@ export class ThreadedSession implements ModelSession {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (f: Forward) => void; reject: (e: Error) => void }>();
   private stopped: Error | null = null;
+  private released = false;
+  private readonly lost: Array<(why: Error) => void> = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -25,6 +27,7 @@ export class ThreadedSession implements ModelSession {
       else p?.reject(new Error(m.message));
     });
     const stop = (why: Error): void => {
+      if (this.stopped === null && !this.released) for (const l of this.lost) l(why);
       this.stopped ??= why;
       for (const p of this.pending.values()) p.reject(why);
       this.pending.clear();
@@ -74,8 +77,13 @@ export class ThreadedSession implements ModelSession {
     });
   }
 
+  onLost(listener: (why: Error) => void): void {
+    this.lost.push(listener);
+  }
+
   async release(): Promise<void> {
     if (this.stopped) return;
+    this.released = true;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.worker.ref();
     this.worker.postMessage('release');

@@ -74,6 +74,11 @@ export class Pipeline {
     return this.embedder.run(ids, tokens);
   }
 
+  /** Calls `listener` if the model can no longer run (its inference thread died). */
+  onLost(listener: (why: Error) => void): void {
+    this.session.onLost?.(listener);
+  }
+
   async close(): Promise<void> {
     await this.session.release();
     await this.rows?.close();

@@ -89,7 +89,13 @@ export class EmbeddingService {
 
   /** Loads the model in the background; requests wait for it (up to the load timeout). */
   start(load: () => Promise<Pipeline>, onDone?: (state: ModelState<Pipeline>) => void): void {
-    this.host.start(load, onDone);
+    this.host.start(async () => {
+      const model = await load();
+      // A model that stops working is reported (/health 503 with the reason, so the platform
+      // restarts the Machine), not left answering every request with a 500.
+      model.onLost((why) => this.host.fail(why.message));
+      return model;
+    }, onDone);
   }
 
   get state(): ModelState<Pipeline> {

@@ -207,3 +207,35 @@ test('the inference call throwing: a 500 with the request id, and the service ke
     await app.shutdown('test');
   }
 });
+
+test('the inference thread dying: /health says failed with the reason (so the platform restarts the Machine), requests get 503', async () => {
+  const { Pipeline } = await import('../../src/pipeline/pipeline.js');
+  const { startApp } = await import('../../src/server/app.js');
+  const { serveConfig } = await import('../../src/settings/serve.js');
+  const { createLogger } = await import('../../src/server/logger.js');
+  const { preparedDir } = await preparedFixture('tiny', 'int8');
+  const app = await startApp({
+    cfg: serveConfig({ host: '127.0.0.1', port: '0' }, {}),
+    batchTokens: 256,
+    log: createLogger('error'),
+    load: () => Pipeline.load(preparedDir, { threads: 1, batchTokens: 256 }),
+    info: () => ({}),
+    exit: () => {},
+  });
+  try {
+    const send = (): Promise<Response> => fetch(`${app.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' });
+    assert.equal((await send()).status, 200);
+    // The thread goes as a crash would take it: terminated from outside, not released.
+    const model = await app.service.model();
+    const thread = (model as unknown as { session: { worker: { terminate(): Promise<number> } } }).session.worker;
+    await thread.terminate();
+    const health = await fetch(`${app.url}/health`);
+    assert.equal(health.status, 503);
+    assert.match(((await health.json()) as { reason: string }).reason, /the inference thread stopped/);
+    const r = await send();
+    assert.equal(r.status, 503);
+    assert.ok(r.headers.get('retry-after'));
+  } finally {
+    await app.shutdown('test');
+  }
+});
