@@ -86,7 +86,8 @@ function describe(s: Subject): string {
 
 export class HubHttp {
   private readonly fetch: typeof fetch;
-  private readonly retry: RetryPolicy;
+  /** The retry policy of every hub request and download (defaults merged here, once). */
+  readonly retry: RetryPolicy;
   private readonly hubHosts: Set<string>;
   readonly endpoint: URL;
 

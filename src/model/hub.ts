@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { downloadFile } from './download.js';
 import { acquireLock, type LockOptions } from './file-lock.js';
 import { blobPath, cachedSnapshot, COMMIT, linkPointer, lockPath, readRef, snapshotDir, writeRef } from './hub-cache.js';
-import { DEFAULT_RETRY, HubError, HubHttp, type RetryPolicy } from './hub-http.js';
+import { HubError, HubHttp, type HubHttpOptions } from './hub-http.js';
 import { ONNX_FILES, REQUIRED_FILES, type Dtype } from './layout.js';
 import { POOLING_FILE, RULE_FILES } from './rules.js';
 
@@ -42,26 +42,18 @@ export const PINNED: Record<string, { size?: number; sha256: string }> = {
   [`${DEFAULT_REPO}@${DEFAULT_REVISION}/onnx/model.onnx`]: { sha256: '84a4d426f7e87a6bf5bf195f0bae2c4a7d15f675b23ca96f42fab8326d7a77aa' },
 };
 
-export interface HubOptions {
+/** Everything the hub client is given; its HTTP side (hub-http.ts) takes the same object. */
+export interface HubOptions extends HubHttpOptions {
   /** The hub cache folder (HF_HUB_CACHE, by default $HF_HOME/hub). */
   hubCache: string;
-  endpoint: string;
-  token?: string;
   offline: boolean;
   /** What turned offline mode on, for the message. */
   offlineSource?: string;
-  log: (message: string) => void;
   /** Milliseconds between progress lines. */
   progressEvery?: number;
   /** No byte for this long and a download resumes (HF_HUB_DOWNLOAD_TIMEOUT; ms). */
   stallMs?: number;
-  /** Metadata requests time out after this (HF_HUB_ETAG_TIMEOUT; ms). */
-  metadataTimeoutMs?: number;
-  retry?: Partial<RetryPolicy>;
-  /** Hosts to treat as the hub besides the endpoint's and huggingface.co's. */
-  hubHosts?: readonly string[];
   lock?: LockOptions;
-  fetch?: typeof fetch;
 }
 
 export interface ModelRef {
@@ -125,15 +117,7 @@ export class HubClient {
   private readonly http: HubHttp;
 
   constructor(private readonly opts: HubOptions) {
-    this.http = new HubHttp({
-      endpoint: opts.endpoint,
-      token: opts.token,
-      hubHosts: opts.hubHosts,
-      retry: opts.retry,
-      metadataTimeoutMs: opts.metadataTimeoutMs ?? 10_000,
-      log: opts.log,
-      fetch: opts.fetch,
-    });
+    this.http = new HubHttp({ ...opts, metadataTimeoutMs: opts.metadataTimeoutMs ?? 10_000 });
   }
 
   /** The commit, current name and file listing of a revision. */
@@ -267,16 +251,13 @@ export class HubClient {
       size,
       refresh: async () => (await this.metadata(repo, commit, path)).url,
     }, {
-      retry: { ...DEFAULT_RETRY, ...this.opts.retry },
+      retry: this.http.retry,
       stallMs: this.opts.stallMs ?? 10_000,
       progressEvery: this.opts.progressEvery ?? 2000,
       log,
     });
+    // downloadFile returns only with the size the hub said; the content is checked here.
     const written = statSync(partial).size;
-    if (size !== undefined && written !== size) {
-      rmSync(partial, { force: true });
-      throw new HubError(`${path}: got ${written} bytes, expected ${size}; the partial file was deleted`);
-    }
     const actual = meta.lfs ? await hashFile(partial, 'sha256') : await hashFile(partial, 'sha1', written);
     if (actual !== meta.etag) {
       rmSync(partial, { force: true });
