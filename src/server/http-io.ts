@@ -9,12 +9,12 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
     throw new ApiError(415, `the body must be application/json (got ${type || 'no content type'})`, 'invalid_request_error', 'unsupported_media_type');
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > maxBytes) throw new ApiError(413, `the body is ${declared} bytes, over the limit of ${maxBytes}`, 'invalid_request_error', 'body_too_large');
+  if (declared > maxBytes) throw new ApiError(413, `the body is ${declared} bytes, over the limit of ${maxBytes} bytes (--max-body-bytes)`, 'invalid_request_error', 'body_too_large');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new ApiError(413, `the body is over the limit of ${maxBytes} bytes`, 'invalid_request_error', 'body_too_large');
+    if (size > maxBytes) throw new ApiError(413, `the body is over the limit of ${maxBytes} bytes (--max-body-bytes)`, 'invalid_request_error', 'body_too_large');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks, size).toString('utf8');

@@ -183,12 +183,15 @@ describe('limits and load', () => {
     try {
       const big = await post(app, '/v1/embeddings', { input: 'x'.repeat(5000) });
       assert.equal(big.status, 413);
-      assert.match((await errorOf(big)).message, /over the limit of 2048/);
+      assert.match((await errorOf(big)).message, /over the limit of 2048 bytes \(--max-body-bytes\)$/, 'the error names the flag that raises the limit');
       const many = await post(app, '/v1/embeddings', { input: ['a', 'b', 'c', 'd'] });
       assert.equal(many.status, 413);
+      assert.match((await errorOf(many)).message, /\(--max-inputs\)$/);
       const long = await post(app, '/embed', { inputs: ['ok', 'y'.repeat(101)] });
       assert.equal(long.status, 413);
-      assert.equal((await errorOf(long)).param, 'inputs.1');
+      const e = await errorOf(long);
+      assert.equal(e.param, 'inputs.1');
+      assert.match(e.message, /over the limit of 100 \(--max-chars; within it, inputs are cut to the model's token limit\)$/);
       assert.equal((await post(app, '/v1/embeddings', { input: ['a', 'b', 'c'] })).status, 200);
     } finally {
       await app.shutdown('test');

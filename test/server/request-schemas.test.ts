@@ -69,16 +69,16 @@ test('limits: empty lists, too many inputs, too long inputs, token-id lists', ()
   assert.deepEqual([e.status, e.param, e.message], [400, 'input', 'input must not be an empty list']);
   e = refused(() => checkTexts(['a', 'b', 'c', 'd'], cfg, 'inputs'));
   assert.deepEqual([e.status, e.code, e.param], [413, 'too_many_inputs', 'inputs']);
-  assert.equal(e.message, '4 inputs in one request, over the limit of 3');
+  assert.equal(e.message, '4 inputs in one request, over the limit of 3 (--max-inputs)');
   e = refused(() => checkTexts(['a', 'bbbbbb'], cfg, 'inputs'));
-  assert.deepEqual([e.status, e.code, e.param, e.message], [413, 'input_too_long', 'inputs.1', 'inputs[1] has 6 characters, over the limit of 5']);
+  assert.deepEqual([e.status, e.code, e.param, e.message], [413, 'input_too_long', 'inputs.1', 'inputs[1] has 6 characters, over the limit of 5 (--max-chars; within it, inputs are cut to the model\'s token limit)']);
   checkIdLists([[1], [1, 2, 3, 4, 5]], cfg, 'input');
   e = refused(() => checkIdLists([[1], []], cfg, 'input'));
   assert.deepEqual([e.status, e.param, e.message], [400, 'input.1', 'input[1] is an empty list of token ids']);
   assert.equal(refused(() => checkIdLists([], cfg, 'ids')).message, 'ids must not be an empty list');
   assert.equal(refused(() => checkIdLists([[1], [1], [1], [1]], cfg, 'ids')).status, 413);
   e = refused(() => checkIdLists([[1, 2, 3, 4, 5, 6]], cfg, 'ids'));
-  assert.deepEqual([e.status, e.param, e.message], [413, 'ids.0', 'ids[0] has 6 token ids, over the limit of 5']);
+  assert.deepEqual([e.status, e.param, e.message], [413, 'ids.0', 'ids[0] has 6 token ids, over the limit of 5 (--max-chars)']);
   assert.deepEqual(splitInput('x'), { texts: ['x'] });
   assert.deepEqual(splitInput(['x', 'y']), { texts: ['x', 'y'] });
   assert.deepEqual(splitInput([1, 2]), { ids: [[1, 2]] });
@@ -116,11 +116,11 @@ test('limits at their exact bounds, and the first input as much as any other', (
   checkTexts(['a', 'b', 'ccccc'], cfg, 'input');
   checkIdLists([[1], [2], [1, 2, 3, 4, 5]], cfg, 'input');
   let e = refused(() => checkTexts(['cccccc', 'a'], cfg, 'input'));
-  assert.deepEqual([e.status, e.param, e.message], [413, 'input.0', 'input[0] has 6 characters, over the limit of 5']);
+  assert.deepEqual([e.status, e.param, e.message], [413, 'input.0', 'input[0] has 6 characters, over the limit of 5 (--max-chars; within it, inputs are cut to the model\'s token limit)']);
   e = refused(() => checkIdLists([[], [1]], cfg, 'ids'));
   assert.deepEqual([e.status, e.param, e.message], [400, 'ids.0', 'ids[0] is an empty list of token ids']);
   e = refused(() => checkIdLists([[1], [1], [1], [1]], cfg, 'ids'));
-  assert.deepEqual([e.code, e.param, e.message], ['too_many_inputs', 'ids', '4 inputs in one request, over the limit of 3']);
+  assert.deepEqual([e.code, e.param, e.message], ['too_many_inputs', 'ids', '4 inputs in one request, over the limit of 3 (--max-inputs)']);
   e = refused(() => checkIdLists([[1, 2, 3, 4, 5, 6]], cfg, 'ids'));
   assert.equal(e.code, 'input_too_long');
 });
@@ -147,7 +147,7 @@ test('every limit error is an invalid_request_error; checked inputs are counted 
   assert.deepEqual(checkedInputs({ ids: [[1]] }, cfg, 'ids', note), { ids: [[1]] });
   assert.equal(note.inputs, 1);
   assert.equal(refused(() => checkedInputs({ texts: ['aaaa'] }, cfg, 'inputs', note)).param, 'inputs.0');
-  assert.equal(refused(() => checkedInputs({ ids: [[1, 2, 3, 4]] }, cfg, 'ids', note)).message, 'ids[0] has 4 token ids, over the limit of 3');
+  assert.equal(refused(() => checkedInputs({ ids: [[1, 2, 3, 4]] }, cfg, 'ids', note)).message, 'ids[0] has 4 token ids, over the limit of 3 (--max-chars)');
 });
 
 test('each enum and type message as a client sees it', () => {

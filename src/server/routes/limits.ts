@@ -6,24 +6,24 @@ import type { ServeConfig } from '../../settings/serve.js';
 export function checkTexts(texts: readonly string[], cfg: ServeConfig, param: string): void {
   if (texts.length === 0) throw badRequest(`${param} must not be an empty list`, param);
   if (texts.length > cfg.maxInputs) {
-    throw new ApiError(413, `${texts.length} inputs in one request, over the limit of ${cfg.maxInputs}`, 'invalid_request_error', 'too_many_inputs', param);
+    throw new ApiError(413, `${texts.length} inputs in one request, over the limit of ${cfg.maxInputs} (--max-inputs)`, 'invalid_request_error', 'too_many_inputs', param);
   }
   const long = texts.findIndex((t) => t.length > cfg.maxChars);
   if (long >= 0) {
-    throw new ApiError(413, `${param}[${long}] has ${texts[long].length} characters, over the limit of ${cfg.maxChars}`, 'invalid_request_error', 'input_too_long', `${param}.${long}`);
+    throw new ApiError(413, `${param}[${long}] has ${texts[long].length} characters, over the limit of ${cfg.maxChars} (--max-chars; within it, inputs are cut to the model's token limit)`, 'invalid_request_error', 'input_too_long', `${param}.${long}`);
   }
 }
 
 export function checkIdLists(ids: readonly number[][], cfg: ServeConfig, param: string): void {
   if (ids.length === 0) throw badRequest(`${param} must not be an empty list`, param);
   if (ids.length > cfg.maxInputs) {
-    throw new ApiError(413, `${ids.length} inputs in one request, over the limit of ${cfg.maxInputs}`, 'invalid_request_error', 'too_many_inputs', param);
+    throw new ApiError(413, `${ids.length} inputs in one request, over the limit of ${cfg.maxInputs} (--max-inputs)`, 'invalid_request_error', 'too_many_inputs', param);
   }
   const empty = ids.findIndex((row) => row.length === 0);
   if (empty >= 0) throw badRequest(`${param}[${empty}] is an empty list of token ids`, `${param}.${empty}`);
   const long = ids.findIndex((row) => row.length > cfg.maxChars);
   if (long >= 0) {
-    throw new ApiError(413, `${param}[${long}] has ${ids[long].length} token ids, over the limit of ${cfg.maxChars}`, 'invalid_request_error', 'input_too_long', `${param}.${long}`);
+    throw new ApiError(413, `${param}[${long}] has ${ids[long].length} token ids, over the limit of ${cfg.maxChars} (--max-chars)`, 'invalid_request_error', 'input_too_long', `${param}.${long}`);
   }
 }
 
