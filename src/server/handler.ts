@@ -51,7 +51,14 @@ export function createHandler(d: HandlerDeps): (req: IncomingMessage, res: Serve
         res.setHeader('allow', route.method);
         throw new ApiError(405, `${path} takes ${route.method}, not ${req.method}`, 'invalid_request_error', 'method_not_allowed');
       }
-      if (d.auth && !route.open) d.auth.check(req.headers);
+      if (d.auth && !route.open) {
+        try {
+          d.auth.check(req.headers);
+        } catch (e) {
+          if (e instanceof ApiError && route.openWith) throw new ApiError(e.status, `${e.message} (or start the service with ${route.openWith} to serve ${path} without a key)`, e.type, e.code);
+          throw e;
+        }
+      }
       if (d.inFlight.draining && path !== '/health') {
         res.setHeader('connection', 'close');
         throw new ApiError(503, 'the service is shutting down', 'service_unavailable', 'shutting_down', null, 1);

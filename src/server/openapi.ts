@@ -28,8 +28,9 @@ const errorBody = {
   required: ['error'],
 };
 
-function body(schema: v.GenericSchema): Json {
-  return { required: true, content: { 'application/json': { schema: toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }) } } };
+/** A request body: the validating schema, and an example that works on any model ("Try it out" sends it). */
+function body(schema: v.GenericSchema, example: Json): Json {
+  return { required: true, content: { 'application/json': { schema: toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }), example } } };
 }
 
 function ok(description: string, schema: Json, type = 'application/json'): Json {
@@ -55,8 +56,8 @@ export interface DocumentFacts {
 }
 
 export function openApiDocument(f: DocumentFacts): Json {
-  const post = (tag: string, summary: string, description: string, schema: v.GenericSchema, answer: Json): Json => ({
-    post: { tags: [tag], summary, description, requestBody: body(schema), responses: { 200: answer, ...ERRORS } },
+  const post = (tag: string, summary: string, description: string, schema: v.GenericSchema, answer: Json, example: Json): Json => ({
+    post: { tags: [tag], summary, description, requestBody: body(schema, example), responses: { 200: answer, ...ERRORS } },
   });
   const get = (summary: string, description: string, answer: Json, open = false): Json => ({
     get: { tags: ['Status'], summary, description, ...(open ? { security: [] } : {}), responses: { 200: answer, ...(open ? {} : { 401: ERRORS[401] }), 503: ERRORS[503] } },
@@ -89,16 +90,17 @@ export function openApiDocument(f: DocumentFacts): Json {
           model: { type: 'string' },
           usage: { type: 'object', properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } } },
         },
-      })),
-      '/embed': post('TEI', 'Embed', 'One vector per input (normalized unless normalize is false). Over-long inputs are refused (413) unless truncate is true.', TeiEmbed, ok('The vectors', { type: 'array', items: vector })),
+      }), { input: 'привет, мир', model: f.model }),
+      '/embed': post('TEI', 'Embed', 'One vector per input (normalized unless normalize is false). Over-long inputs are refused (413) unless truncate is true.', TeiEmbed, ok('The vectors', { type: 'array', items: vector }), { inputs: ['привет, мир', 'hello world'] }),
       '/embed_all': post('TEI', 'Token vectors', 'Every token\'s vector (the last hidden state, neither pooled nor normalized), per input. At most --max-token-vectors tokens in all.', TeiEmbedAll,
-        ok('Per input, per token, a vector', { type: 'array', items: { type: 'array', items: vector } })),
-      '/similarity': post('TEI', 'Similarity', 'The cosine similarity of source_sentence with each of sentences.', TeiSimilarity, ok('One score per sentence', { type: 'array', items: { type: 'number' } })),
+        ok('Per input, per token, a vector', { type: 'array', items: { type: 'array', items: vector } }), { inputs: 'привет, мир' }),
+      '/similarity': post('TEI', 'Similarity', 'The cosine similarity of source_sentence with each of sentences.', TeiSimilarity, ok('One score per sentence', { type: 'array', items: { type: 'number' } }),
+        { inputs: { source_sentence: 'Как дела?', sentences: ['How are you?', 'Сколько стоит доставка?'] } }),
       '/tokenize': post('TEI', 'Tokenize', 'The tokens of each input, with offsets in code points of the text.', TeiTokenize, ok('Per input, its tokens', {
         type: 'array',
         items: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, text: { type: 'string' }, special: { type: 'boolean' }, start: { type: 'integer' }, stop: { type: 'integer' } } } },
-      })),
-      '/decode': post('TEI', 'Decode', 'The text of the model\'s token ids.', TeiDecode, ok('One text per list of ids', { type: 'array', items: { type: 'string' } })),
+      }), { inputs: 'привет, мир' }),
+      '/decode': post('TEI', 'Decode', 'The text of the model\'s token ids.', TeiDecode, ok('One text per list of ids', { type: 'array', items: { type: 'string' } }), { ids: [0, 5, 9, 2] }),
       '/health': get('Health', 'Open without a key. 200 while loading and when ready; 503 with the reason if the model failed to load.', ok('Status', {
         type: 'object', properties: { status: { enum: ['loading', 'ready', 'failed'] }, reason: { type: 'string' } },
       }), true),

@@ -59,9 +59,23 @@ test('/openapi.json is valid OpenAPI 3.1 and lists every route, with request bod
   assert.ok(embeddings.properties && 'encoding_format' in embeddings.properties && 'input_type' in embeddings.properties);
 });
 
+test('every route\'s example body in the document ("Try it out" sends it as it is) works on the live service', async () => {
+  const doc = (await (await fetch(`${open.url}/openapi.json`)).json()) as { paths: Record<string, { post?: { requestBody: { content: Record<string, { example?: unknown }> } } }> };
+  const posts = Object.entries(doc.paths).filter(([, item]) => item.post !== undefined);
+  assert.ok(posts.length >= 6);
+  for (const [path, item] of posts) {
+    const example = item.post!.requestBody.content['application/json'].example;
+    assert.ok(example !== undefined, `${path} has an example`);
+    const r = await fetch(`${open.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(example) });
+    assert.equal(r.status, 200, `${path}: ${await r.text()}`);
+  }
+});
+
 test('/docs and /openapi.json need the key unless --docs-open', async () => {
   for (const path of ['/docs', '/openapi.json', '/docs/swagger-ui-bundle.js']) {
-    assert.equal((await fetch(closed.url + path)).status, 401, path);
+    const refused = await fetch(closed.url + path);
+    assert.equal(refused.status, 401, path);
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /--docs-open/, 'the 401 says how to open the docs');
     assert.equal((await fetch(closed.url + path, { headers: { authorization: `Bearer ${KEY}` } })).status, 200, path);
     assert.equal((await fetch(open.url + path)).status, 200, path);
   }

@@ -50,6 +50,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
     '/openapi.json': {
       method: 'GET',
       open,
+      openWith: '--docs-open',
       handler: async ({ res }) => {
         doc ??= import('../openapi.js').then(async ({ openApiDocument }) => {
           const model = await service.model().catch(() => null);
@@ -61,6 +62,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
     '/docs': {
       method: 'GET',
       open,
+      openWith: '--docs-open',
       handler: async ({ res }) => {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(PAGE) });
         res.end(PAGE);
@@ -71,6 +73,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
     routes[`/docs/${name}`] = {
       method: 'GET',
       open,
+      openWith: '--docs-open',
       handler: async ({ res }) => {
         const dir = assetsDir();
         if (dir === null) {

@@ -18,6 +18,8 @@ export interface Route {
   handler: Handler;
   /** Open without the API key. */
   open?: boolean;
+  /** The flag that would open it, for its 401's message. */
+  openWith?: string;
   /** Where the body holds what the door's errors point at (default: TEI's names). */
   fields?: BodyFields;
 }

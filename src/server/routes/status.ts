@@ -48,6 +48,7 @@ export function statusRoutes(cfg: ServeConfig, service: EmbeddingService, metric
     '/metrics': {
       method: 'GET',
       open: cfg.metricsOpen,
+      openWith: '--metrics-open',
       handler: async ({ res }) => {
         const { contentType, body } = await metrics.render();
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
