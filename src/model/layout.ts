@@ -109,6 +109,23 @@ export function readModelConfig(dir: string): ModelConfig {
   };
 }
 
+/**
+ * A repo folder of the hub cache (models--org--name) holds its files under snapshots/<commit>:
+ * say so, and how to use the cache as it is meant to be used.
+ */
+function hubCacheHint(dir: string): string {
+  const m = /^models--(.+?)--(.+)$/.exec(basename(dir));
+  if (m === null) return '';
+  let snapshots: string[] = [];
+  try {
+    snapshots = readdirSync(join(dir, 'snapshots'));
+  } catch {
+    // no snapshots folder: only the general hint
+  }
+  const one = snapshots.length > 0 ? join(dir, 'snapshots', snapshots[0]) : join(dir, 'snapshots', '<commit>');
+  return `; this is a hub cache folder: point --model-dir at ${one}, or use --model ${m[1]}/${m[2]} with HF_HUB_OFFLINE=1 to serve it from the cache`;
+}
+
 export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
   if (!existsSync(dir)) throw new ModelDirError(`model folder ${dir} does not exist`);
   const missing = REQUIRED_FILES.filter((f) => !existsSync(join(dir, f)));
@@ -116,7 +133,7 @@ export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
   const onnxName = order.find((f) => existsSync(join(dir, f)));
   if (missing.length > 0 || onnxName === undefined) {
     const lacks = [...missing, ...(onnxName === undefined ? [`one of ${order.join(', ')}`] : [])];
-    throw new ModelDirError(`model folder ${dir} lacks ${lacks.join(' and ')} (expected the Hugging Face hub layout)`);
+    throw new ModelDirError(`model folder ${dir} lacks ${lacks.join(' and ')} (expected the Hugging Face hub layout)${hubCacheHint(dir)}`);
   }
   const config = readModelConfig(dir);
   let rules: ModelRules;

@@ -34,6 +34,10 @@ export async function ensurePrepared(cfg: ModelConfigOptions, log: Log, opts: Pr
   // the prepared form (half the bytes) and never look for the source.
   if (cfg.preparedDir !== undefined && cfg.modelDir === undefined && !opts.force && !opts.prepack) {
     const m = readManifest(cfg.preparedDir);
+    if (m !== null && cfg.dtype !== undefined && m.dtype !== cfg.dtype) {
+      throw new Error(`${cfg.preparedDir} holds the ${m.dtype} form, and --dtype (DTYPE) asks for ${cfg.dtype}: a prepared folder serves the form it was prepared in ` +
+        `(prepare it again with --dtype ${cfg.dtype}; for the image store, build with --build-arg DTYPE=${cfg.dtype})`);
+    }
     if (m !== null && selfContainedReason(cfg.preparedDir, onnxruntimeVersion(), m) === null) {
       return { prepared: { dir: cfg.preparedDir, reused: true, reason: null, ms: 0 }, origin: m.origin };
     }

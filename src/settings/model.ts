@@ -1,7 +1,7 @@
 // Which model, from where: a local folder, or a hub repo at a revision, downloaded into the
 // Hugging Face cache with the same variables and cache as its Python tools.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ENDPOINT, DEFAULT_REPO, DEFAULT_REVISION, parseModelRef, type ModelRef } from '../model/hub.js';
@@ -10,12 +10,18 @@ import { ConfigError } from './errors.js';
 import { helpOf, onOff, readAll, text, truthy, type Env, type Flags, type Setting } from './setting.js';
 
 export const MODEL_TABLE = {
-  modelDir: text('model-dir', 'MODEL_DIR', 'DIR', `a local folder in the Hugging Face hub layout: config.json, tokenizer.json,
+  modelDir: { ...text('model-dir', 'MODEL_DIR', 'DIR', `a local folder in the Hugging Face hub layout: config.json, tokenizer.json,
 tokenizer_config.json and onnx/model_qint8_avx512_vnni.onnx,
 onnx/model_quantized.onnx or onnx/model.onnx; pooling, prompts and token limit
 are read from its sentence-transformers files (modules.json,
 1_Pooling/config.json, sentence_bert_config.json,
 config_sentence_transformers.json) when it has them`),
+    read(raw: string | undefined): string | undefined {
+      // A folder that is not there is a mistake in the command, not a model that failed to load.
+      if (raw !== undefined && !existsSync(raw)) throw new ConfigError(`--model-dir ${raw} does not exist`);
+      return raw;
+    },
+  } satisfies Setting<string | undefined>,
   model: {
     flag: 'model', env: 'MODEL', arg: 'REPO[@REV]',
     help: `hub repo to download when no --model-dir is given. REV is a commit, a branch,

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { preparedFixture } from '../helpers/models.js';
@@ -88,11 +88,26 @@ test('embed: a prompt or an instruction the model does not take is exit 2, namin
   assert.equal(ok.code, 0, ok.err);
 });
 
-test('a missing model folder is a one-line error, exit 1, no stack trace', () => {
-  const r = run(['embed', '--model-dir', '/nonexistent/model', 'x']);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /model folder \/nonexistent\/model does not exist/);
-  assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+test('a model folder that does not exist is a bad option: one line, exit 2 at start, for serve as for embed', () => {
+  for (const args of [['embed', '--model-dir', '/nonexistent/model', 'x'], ['serve', '--host', '127.0.0.1', '--model-dir', '/nonexistent/model']]) {
+    const r = run(args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.err}`);
+    assert.equal(r.err.trim(), 'ortos-embed: --model-dir /nonexistent/model does not exist');
+  }
+});
+
+test('a hub cache folder given as --model-dir: the error points at its snapshot, or the cache used offline', async () => {
+  const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = join(mkdtempSync(join(tmpdir(), 'ortos-cache-')), 'models--intfloat--multilingual-e5-base');
+  mkdirSync(join(dir, 'snapshots', 'abc123'), { recursive: true });
+  try {
+    const r = run(['embed', '--model-dir', dir, 'x']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`this is a hub cache folder: point --model-dir at ${join(dir, 'snapshots', 'abc123').replace(/[/.-]/g, '\\$&')}, or use --model intfloat/multilingual-e5-base with HF_HUB_OFFLINE=1`));
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
 });
 
 test('a prepared folder alone (no source model, offline) is enough to serve embeddings', async () => {
@@ -105,6 +120,10 @@ test('a prepared folder alone (no source model, offline) is enough to serve embe
     const r = run(['embed', 'привет'], undefined, { PREPARED_DIR: join(dir, 'e5'), HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'empty-cache') });
     assert.equal(r.code, 0, r.err);
     assert.equal((JSON.parse(r.out.trim()) as number[]).length, 32);
+    // Another form asked of a prepared folder is refused, not silently served as int8.
+    const q4 = run(['embed', 'привет'], undefined, { PREPARED_DIR: join(dir, 'e5'), DTYPE: 'q4', HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'empty-cache') });
+    assert.equal(q4.code, 1);
+    assert.match(q4.err, /holds the int8 form, and --dtype \(DTYPE\) asks for q4: .*--build-arg DTYPE=q4/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
