@@ -68,6 +68,10 @@ export interface HubResponse {
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/** The ways in without the hub, named wherever the hub cannot be reached. */
+const OFFLINE_WAYS = 'Without it: HF_HUB_OFFLINE=1 serves a model already in the hub cache; --model-dir DIR a local folder in the hub layout; ' +
+  'in a clone of this project, --model-dir "$(npm run -s fixture -- --size e5-base)" a generated model of the same shape (random weights)';
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -154,10 +158,13 @@ export class HubHttp {
       } catch (e) {
         if (e instanceof HubError) throw e;
         const reason = connectionError(e);
-        if (last) {
-          throw new HubError(`cannot reach ${this.endpoint.origin} (${reason}) for ${describe(subject)}` +
-            ' (set HF_HUB_OFFLINE=1 to use only the local cache, or --model-dir for a local folder)', true);
+        // A name that does not resolve will not resolve in a second either: no machine without
+        // a network should wait through the retries to be told so.
+        if (reason === 'ENOTFOUND') {
+          throw new HubError(`cannot reach ${this.endpoint.origin}: the name ${this.endpoint.hostname} does not resolve (ENOTFOUND; no network, or HF_ENDPOINT misspelled), ` +
+            `for ${describe(subject)}. ${OFFLINE_WAYS}`, true);
         }
+        if (last) throw new HubError(`cannot reach ${this.endpoint.origin} (${reason}) for ${describe(subject)}. ${OFFLINE_WAYS}`, true);
         this.opts.log(`  ${method} ${url}: ${reason}; retry ${attempt + 1} of ${this.retry.max} in ${(wait / 1000).toFixed(1)} s`);
         await sleep(wait);
         wait = Math.min(this.retry.maxMs, wait * 2);

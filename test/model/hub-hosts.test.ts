@@ -126,7 +126,25 @@ test('retries: 5xx answers are retried the default 5 times after a wait, then th
     throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
   }) as typeof fetch });
   await assert.rejects(unreachable.request('https://huggingface.co/x', { repo: 'org/repo', revision: 'v1' }), (e: unknown) =>
-    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ENOTFOUND) for org/repo@v1 (set HF_HUB_OFFLINE=1'));
+    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co: the name huggingface.co does not resolve (ENOTFOUND; no network, or HF_ENDPOINT misspelled), for org/repo@v1. Without it: HF_HUB_OFFLINE=1'));
   await assert.rejects(unreachable.request('https://huggingface.co/x', { repo: 'org/repo' }), (e: unknown) =>
-    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ENOTFOUND) for org/repo (set'), 'no revision, no path: the repo alone');
+    e instanceof HubError && /, for org\/repo\. Without it/.test(e.message), 'no revision, no path: the repo alone');
+  // A name that does not resolve fails at once, whatever the retry budget, and names the ways in without the hub.
+  calls = 0;
+  const offline = new HubHttp({ endpoint: 'https://huggingface.co', log: () => {}, fetch: (async () => {
+    calls++;
+    throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } });
+  }) as typeof fetch });
+  await assert.rejects(offline.request('https://huggingface.co/x', { repo: 'org/repo' }), (e: unknown) =>
+    e instanceof HubError && /npm run -s fixture -- --size e5-base/.test(e.message) && /--model-dir DIR/.test(e.message));
+  assert.equal(calls, 1, 'no retries');
+  // A connection refused is worth retrying (a restarting proxy): it is, and then names the same ways.
+  calls = 0;
+  const refused = new HubHttp({ endpoint: 'https://huggingface.co', log: () => {}, retry: { max: 2, baseMs: 1, maxMs: 1 }, fetch: (async () => {
+    calls++;
+    throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+  }) as typeof fetch });
+  await assert.rejects(refused.request('https://huggingface.co/x', { repo: 'org/repo' }), (e: unknown) =>
+    e instanceof HubError && e.message.startsWith('cannot reach https://huggingface.co (ECONNREFUSED) for org/repo. Without it: HF_HUB_OFFLINE=1'));
+  assert.equal(calls, 3);
 });
