@@ -46,11 +46,12 @@ without it, ${IMAGE_WITHOUT_MODEL_GB}, for the volume store)`),
 
 export const COST_HELP = `usage: ortos-embed cost [options]
 
-Estimates the monthly Fly.io bill for one scale-to-zero Machine, from Fly's published prices
-(${PRICES_AS_OF}, ${PRICES_SOURCE}; kept in one table in the code). Prints four rows: "the
-note" is the deploy note this project grew from (a bot's embeddings service on Fly.io, which
-estimated $0.21 a month for 22 minutes of use: docs/DEPLOY.md, "What changed"), as it was
-written and at today's prices; then ortos-embed for that same usage, and for your profile.
+Estimates the monthly Fly.io bill of one scale-to-zero Machine for your profile (the options
+below), from Fly's published prices (${PRICES_AS_OF}, ${PRICES_SOURCE}; kept in one table in
+the code). Then, for comparison, "the note": the deploy note this project grew from (a bot's
+embeddings service on Fly.io, which estimated $0.21 a month for 22 minutes of use:
+docs/DEPLOY.md, "What changed"), as it was written and at today's prices, and ortos-embed for
+that same usage.
 Durations take a unit: 500ms, 30s, 5m, 1h.
 
 Your profile:
@@ -118,11 +119,14 @@ export async function costCommand(argv: string[], env: Env): Promise<number> {
     imageGB: num('--image-gb', f.imageGb, Math.round(defaultImage * 100) / 100),
     volumeGB: num('--volume-gb', f.volumeGb, 1),
   };
-  console.log(`Fly.io monthly cost, prices of ${PRICES_AS_OF} (${PRICES_SOURCE})`);
-  console.log('"The note": the deploy note of the bot this project grew from, which estimated $0.21/month (docs/DEPLOY.md, "What changed").\n');
+  const rows = costRows(user);
+  const yours = rows[rows.length - 1];
+  console.log(`Your profile (${yours.profile}): ${money(yours.cost.total)} a month on Fly.io ` +
+    `(running ${money(yours.cost.running)} for ${yours.cost.runningMinutes.toFixed(0)} min, stopped rootfs ${money(yours.cost.rootfs)}, volume ${money(yours.cost.volume)}; prices of ${PRICES_AS_OF}, ${PRICES_SOURCE}).`);
+  console.log('\nFor comparison, "the note": the deploy note of the bot this project grew from, which estimated $0.21/month (docs/DEPLOY.md, "What changed").\n');
   console.log('| scenario | usage | running min | running | stopped rootfs | volume | total |');
   console.log('|---|---|---|---|---|---|---|');
-  for (const r of costRows(user)) {
+  for (const r of [yours, ...rows.slice(0, -1)]) {
     const c = r.cost;
     console.log(`| ${r.label} | ${r.profile} | ${c.runningMinutes.toFixed(0)} | ${money(c.running)} | ${money(c.rootfs)} | ${money(c.volume)} | **${money(c.total)}** |`);
   }

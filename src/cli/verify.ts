@@ -4,6 +4,7 @@ import { EmbeddingService } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
+import { ConfigError } from '../settings/errors.js';
 import { optionsOf, type Env, type Flags } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
 import { log } from './log.js';
@@ -14,9 +15,9 @@ export const VERIFY_HELP = `usage: ortos-embed verify [options]
 Embeds a built-in multilingual sample twice and prints the minimum and mean cosine between
 the two vectors of each text: the loss from quantization, measured on this CPU, and which
 int8 path runs here (on x86 without VNNI, u8×s8 kernels saturate, so the graph with uint8
-weights runs instead: exact, and slower).
-  --dtype int8 (default)  int8 against fp32; needs both ONNX exports (about 1.4 GB from the hub)
-  --dtype q4              q4 against int8; needs only the int8 export
+weights runs instead: exact, and slower). With --dtype int8 (the default) it compares int8
+against fp32 and needs both ONNX exports (about 1.4 GB from the hub); with --dtype q4, q4
+against int8 (only the int8 export is needed). fp32 has nothing to be compared against.
 
 ${MODEL_HELP}
 
@@ -49,7 +50,9 @@ export const VERIFY_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE) sa
 
 /** Everything verify reads from its flags and the environment, validated once. */
 export function verifySettings(flags: Flags, env: Env): { base: ModelConfigOptions; engine: EngineConfigOptions } {
-  return { base: modelConfig(flags, env), engine: engineConfig(flags, env) };
+  const base = modelConfig(flags, env);
+  if (base.dtype === 'fp32') throw new ConfigError('verify --dtype takes int8 (int8 against fp32, the default) or q4 (q4 against int8); fp32 is the reference, not a form to check');
+  return { base, engine: engineConfig(flags, env) };
 }
 
 export async function verifyCommand(argv: string[], env: Env): Promise<number> {

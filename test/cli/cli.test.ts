@@ -50,6 +50,14 @@ test('the CLI and the HTTP API are one door: the same texts give the same vector
   }
 });
 
+test('verify: --dtype is listed once, and fp32 (the reference itself) is refused', () => {
+  const help = run(['verify', '--help']).out;
+  assert.equal(help.split('\n').filter((l) => /^\s+--dtype\b/.test(l)).length, 1);
+  const r = run(['verify', '--dtype', 'fp32']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /fp32 is the reference, not a form to check/);
+});
+
 test('every command has --help, and mistakes exit 2 with a message', () => {
   for (const cmd of ['serve', 'prepare', 'embed', 'verify', 'cost']) {
     const r = run([cmd, '--help']);
@@ -129,9 +137,11 @@ test('a prepared folder alone (no source model, offline) is enough to serve embe
   }
 });
 
-test('cost prints the note\'s scenario and ours side by side', () => {
+test('cost leads with the user\'s own profile, then the note\'s scenario and ours side by side', () => {
   const r = run(['cost']);
   assert.equal(r.code, 0);
+  assert.match(r.out.split('\n')[0], /^Your profile \(200 req\/day in 10 bursts, .*\): \$\d+\.\d+ a month on Fly\.io/);
+  assert.match(r.out.split('\n').find((l) => l.startsWith('| ') && !l.startsWith('| scenario')) ?? '', /^\| ortos-embed, your profile/);
   assert.match(r.out, /the note \(its own estimate\) .* \*\*\$0\.21\*\*/);
   assert.match(r.out, /ortos-embed, same usage/);
   assert.equal(run(['cost', '--machine', '64gb']).code, 2);
