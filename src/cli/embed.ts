@@ -14,7 +14,7 @@ const EMBED_TABLE = {
   noNormalize: onOff('no-normalize', undefined, 'skip L2 normalization'),
   noTruncate: onOff('no-truncate', undefined, 'refuse inputs over the model\'s token limit instead of cutting them'),
 };
-import { log } from './log.js';
+import { log, RANDOM_WEIGHTS } from './log.js';
 
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
        … | ortos-embed embed [options]          (one text per line on stdin)
@@ -53,6 +53,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
+  if (pipeline.manifest.config.randomWeights) log(RANDOM_WEIGHTS);
   const given = await textsPromise;
   // An empty line is not a text to embed (a trailing newline, a blank line between
   // paragraphs): it is skipped, and said so, rather than turned into a vector of "query: ".

@@ -7,7 +7,7 @@ import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOption
 import { ConfigError } from '../settings/errors.js';
 import { optionsOf, type Env, type Flags } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
-import { log } from './log.js';
+import { log, RANDOM_WEIGHTS } from './log.js';
 import { cosine } from '../engine/cosine.js';
 
 export const VERIFY_HELP = `usage: ortos-embed verify [options]
@@ -65,6 +65,7 @@ export async function verifyCommand(argv: string[], env: Env): Promise<number> {
   for (const dtype of [tried, reference]) {
     const ready = await ensurePrepared({ ...base, dtype, preparedDir: undefined }, log);
     const pipeline = await Pipeline.load(ready.prepared.dir, engine);
+    if (pipeline.manifest.config.randomWeights && dtype === tried) log(RANDOM_WEIGHTS);
     if (pipeline.int8) int8Path = `int8 path: ${pipeline.int8.weights === 'u8' ? 'uint8 weights, u8×u8 kernels' : 'int8 weights, u8×s8 kernels'} (${pipeline.int8.reason})`;
     vectors[dtype] = (await EmbeddingService.over(pipeline).embed({ texts: VERIFY_SAMPLE }, { normalize: true, truncate: true, direction: 'right' })).vectors;
     await pipeline.close();

@@ -25,6 +25,7 @@ test('embed prints one unit vector per text, from arguments or stdin lines', asy
     assert.equal(v.length, 32);
     assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
   }
+  assert.match(a.err, /this model has random weights \(a generated test fixture\)/, 'a fixture says what it is');
   const b = run(['embed', '--input-type', 'query'], 'привет\n\nмир\n  \n', { MODEL_DIR: modelDir });
   assert.equal(b.code, 0, b.err);
   assert.deepEqual(b.out.trim().split('\n'), lines, 'the prefix is added once: "привет" and "query: привет" embed alike');
