@@ -39,7 +39,7 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
   const { flags, helped } = parse(argv, SERVE_OPTIONS, 'serve', SERVE_HELP);
   if (helped) return 0;
   const { cfg, model, engine } = serveSettings(flags, env);
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, undefined, cfg.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : cfg.logFormat);
   let pipeline: Pipeline | null = null;
   let origin: { repo?: string; revision?: string } = {};
   let app: App;

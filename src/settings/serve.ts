@@ -50,6 +50,8 @@ export const LIFECYCLE_TABLE = {
   headersTimeoutMs: duration('headers-timeout', 'HEADERS_TIMEOUT', '10s', 'its headers within this'),
   idleExitMs: duration('idle-exit', 'IDLE_EXIT', 'off', 'exit 0 after this long without requests', true),
   logLevel: choice('log-level', 'LOG_LEVEL', 'L', LOG_LEVELS, 'info', 'debug, info, warn or error'),
+  logFormat: choice('log-format', 'LOG_FORMAT', 'F', ['auto', 'json', 'pretty'] as const, 'auto',
+    'json (one object a line, pino\'s fields, for log tooling), pretty (a readable line), or auto: pretty on a terminal, json otherwise'),
 };
 
 export const SERVE_HELP_SECTIONS = `HTTP (flags win over environment variables):
