@@ -3,7 +3,7 @@
 #                                   checksummed and prepared here, and baked into the image;
 #   --build-arg MODEL_STORE=volume  the image has no model: the first boot downloads and
 #                                   prepares it into HF_HOME on a volume (see fly.volume.toml).
-ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
+ARG NODE_IMAGE=docker.io/library/node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

