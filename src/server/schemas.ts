@@ -21,7 +21,7 @@ const teiInputs = v.pipe(v.union([text, v.array(text)], 'must be a string or an 
 export const OpenAiEmbeddings = v.object({
   input: v.pipe(v.union([text, v.array(text), tokenIds, v.array(tokenIds)], 'must be a string, an array of strings, or token ids'),
     v.description('Text, texts, or token ids. Token ids are read as OpenAI\'s cl100k_base (what LangChain and other OpenAI clients send) and decoded to text; --token-ids model reads them as the model\'s own ids.')),
-  model: v.optional(v.pipe(v.string(), v.description('Echoed back; any name is accepted.'))),
+  model: v.optional(v.pipe(v.string(), v.description('Echoed back; any name is accepted. A name ending in ":passage", ":document" or ":query" chooses that prompt when input_type is not given, for clients that cannot send input_type (LangChain\'s embedDocuments, LlamaIndex, Chroma): configure the documents\' client with model "multilingual-e5-base:passage".'))),
   encoding_format: v.optional(v.pipe(v.picklist(['float', 'base64'], 'must be "float" or "base64"'), v.description('"float" (default) or "base64" (little-endian float32).'))),
   dimensions: v.optional(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted: e5 was not trained for shortened vectors.'))),
   user: v.optional(v.pipe(v.string(), v.description('Accepted and ignored.'))),

@@ -101,6 +101,25 @@ test('LangChain JS OpenAIEmbeddings: 600 texts in batches of 512, two at a time,
   assertSameVectors([await lc.embedQuery(TEXTS[0])], await own([TEXTS[0]]), 'LangChain JS query');
 });
 
+test('documents through clients that cannot send input_type: the model name chooses the prompt (LangChain JS, the AI SDK, openai)', async () => {
+  const docs = TEXTS.slice(0, 3);
+  const want = await own(docs.map((t) => `passage: ${t}`));
+  const lc = new OpenAIEmbeddings({ apiKey: KEY, model: 'multilingual-e5-base:passage', configuration: { baseURL: `${url}/v1` } });
+  assertSameVectors(await lc.embedDocuments(docs), want, 'LangChain JS embedDocuments, model ":passage"');
+  const provider = createOpenAICompatible({ name: 'ortos', baseURL: `${url}/v1`, apiKey: KEY });
+  const { embeddings } = await embedMany({ model: provider.embeddingModel('multilingual-e5-base:document'), values: docs });
+  assertSameVectors(embeddings, want, 'AI SDK, model ":document"');
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1` });
+  const r = await client.embeddings.create({ model: 'e5:passage', input: docs, encoding_format: 'float' });
+  assertSameVectors(r.data.map((d) => d.embedding), want, 'openai, model ":passage"');
+  assert.equal(r.model, 'e5:passage', 'the name is echoed as sent');
+  // input_type, where a client can send it, wins; a plain name keeps the default (query).
+  const q = await client.embeddings.create({ model: 'e5:passage', input: docs[0], encoding_format: 'float', input_type: 'query' } as Parameters<typeof client.embeddings.create>[0]);
+  assertSameVectors([q.data[0].embedding], await own([`query: ${docs[0]}`]), 'input_type wins');
+  const plain = await client.embeddings.create({ model: 'multilingual-e5-base', input: docs[0], encoding_format: 'float' });
+  assertSameVectors([plain.data[0].embedding], await own([docs[0]]), 'a plain name: the default prompt');
+});
+
 /** langchain_openai's _get_len_safe_embeddings and _process_batched_chunked_embeddings, over HTTP. */
 async function langchainPython(texts: string[], ctxLength = 8191, chunkSize = 1000): Promise<number[][]> {
   const tokens: number[][] = [];
