@@ -51,6 +51,34 @@ test('the CLI and the HTTP API are one door: the same texts give the same vector
   }
 });
 
+test('offline (no name resolves): embed fails within seconds, serve reports it on /health, both naming the ways in without the hub', { timeout: 60_000 }, async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const home = mkdtempSync(join(tmpdir(), 'ortos-offline-'));
+  const env = { HF_HOME: home, HF_ENDPOINT: '', HF_HUB_OFFLINE: '', NODE_OPTIONS: `--import ${join(PROJECT_ROOT, 'build', 'test', 'helpers', 'no-dns.js')}` };
+  try {
+    const t0 = performance.now();
+    const r = run(['embed', 'query: привет'], undefined, env);
+    assert.ok(performance.now() - t0 < 10_000, 'no retries through a name that does not resolve');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /the name huggingface\.co does not resolve \(ENOTFOUND/);
+    assert.match(r.err, /HF_HUB_OFFLINE=1 .*--model-dir DIR .*npm run -s fixture -- --size e5-base/);
+    const { spawnServe } = await import('../helpers/serve-process.js');
+    const s = await spawnServe([], env);
+    try {
+      await s.waitFor('model failed to load; /health reports it and requests get 503', 10_000);
+      const h = (await (await fetch(`${s.url}/health`)).json()) as { status: string; reason: string };
+      assert.equal(h.status, 'failed');
+      assert.match(h.reason, /does not resolve.*npm run -s fixture/);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test('verify: --dtype is listed once, and fp32 (the reference itself) is refused', () => {
   const help = run(['verify', '--help']).out;
   assert.equal(help.split('\n').filter((l) => /^\s+--dtype\b/.test(l)).length, 1);
