@@ -19,6 +19,11 @@ import { startApp, type App } from '../../src/server/app.js';
 import { serveConfig } from '../../src/settings/serve.js';
 import { createLogger } from '../../src/server/logger.js';
 import { assertVector } from '../helpers/vectors.js';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../helpers/fixtures.js';
+import { skipOrFail } from '../helpers/skip.js';
 
 const KEY = 'clients-test-key-0123';
 let app: App;
@@ -118,6 +123,21 @@ test('documents through clients that cannot send input_type: the model name choo
   assertSameVectors([q.data[0].embedding], await own([`query: ${docs[0]}`]), 'input_type wins');
   const plain = await client.embeddings.create({ model: 'multilingual-e5-base', input: docs[0], encoding_format: 'float' });
   assertSameVectors([plain.data[0].embedding], await own([docs[0]]), 'a plain name: the default prompt');
+});
+
+test('documents through LlamaIndex TS and Chroma JS OpenAI embedding classes: the model name chooses the prompt', async (t) => {
+  // Installed apart from the project (test/clients): their peer dependencies conflict with its own.
+  const clients = join(PROJECT_ROOT, 'test', 'clients');
+  if (!existsSync(join(clients, 'node_modules', '@llamaindex', 'openai'))) return skipOrFail(t, 'test/clients is not installed (npm test installs it)');
+  const load = createRequire(join(clients, 'package.json'));
+  const { OpenAIEmbedding } = load('@llamaindex/openai') as { OpenAIEmbedding: new (o: { model: string; apiKey: string; baseURL: string }) => { getTextEmbeddingsBatch(texts: string[]): Promise<number[][]> } };
+  const { OpenAIEmbeddingFunction } = load('@chroma-core/openai') as { OpenAIEmbeddingFunction: new (o: { modelName: string; apiKey: string; apiBase: string }) => { generate(texts: string[]): Promise<number[][]> } };
+  const docs = TEXTS.slice(0, 3);
+  const want = await own(docs.map((d) => `passage: ${d}`));
+  const li = new OpenAIEmbedding({ model: 'multilingual-e5-base:passage', apiKey: KEY, baseURL: `${url}/v1` });
+  assertSameVectors(await li.getTextEmbeddingsBatch(docs), want, 'LlamaIndex OpenAIEmbedding');
+  const chroma = new OpenAIEmbeddingFunction({ modelName: 'multilingual-e5-base:passage', apiKey: KEY, apiBase: `${url}/v1` });
+  assertSameVectors(await chroma.generate(docs), want, 'Chroma OpenAIEmbeddingFunction');
 });
 
 /** langchain_openai's _get_len_safe_embeddings and _process_batched_chunked_embeddings, over HTTP. */
