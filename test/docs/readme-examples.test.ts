@@ -89,10 +89,10 @@ test('README: the offline one-liner starts the service; its curl and TypeScript 
   const ts = readmeBlock(README, 'typescript');
   assert.equal(ts.lang, 'ts');
   assert.match(ts.code, /localhost:8080/);
-  // Written inside the project so that `import 'openai'` resolves from its node_modules; the
-  // example uses no type annotations, so Node runs it as JavaScript.
+  // Written inside the project so that `import 'openai'` resolves from its node_modules, and run
+  // as the README says, `node example.ts` (Node.js 22.18 and later strip the types themselves).
   mkdirSync(CACHE_DIR, { recursive: true });
-  const file = join(CACHE_DIR, 'readme-example.mjs');
+  const file = join(CACHE_DIR, 'readme-example.ts');
   writeFileSync(file, ts.code.replaceAll('localhost:8080', `localhost:${port}`));
   const r = await sh(`"${process.execPath}" "${file}"`, env);
   assert.equal(r.status, 0, r.stderr);
