@@ -43,8 +43,7 @@ export class ThreadedSession implements ModelSession {
   /** Starts the thread, which picks the graph for this CPU and opens its session. */
   static load(preparedDir: string, opts: Omit<WorkerLoad, 'preparedDir'>): Promise<{ session: ThreadedSession; graph: string; int8: Int8Choice | null }> {
     // Beside this file: dist/engine/ when run from the compiled tree, dist/bin/ in the bundle.
-    // A small young generation: the thread allocates little JS (messages and tensors' wrappers).
-    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { preparedDir, ...opts } satisfies WorkerLoad, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { preparedDir, ...opts } satisfies WorkerLoad });
     return new Promise((resolve, reject) => {
       const early = (e: Error): void => reject(new Error(`the inference thread could not start: ${e.message}`));
       worker.once('error', early);

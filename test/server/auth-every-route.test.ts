@@ -4,11 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { preparedFixture } from '../helpers/models.js';
-import { startApp, type App } from '../../src/server/app.js';
+import type { App } from '../../src/server/app.js';
+import { startFixtureApp } from '../helpers/fixture-app.js';
 import { serveConfig } from '../../src/settings/serve.js';
-import { createLogger } from '../../src/server/logger.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { EmbeddingService } from '../../src/service/embedding-service.js';
@@ -48,15 +47,7 @@ for (const [flags, open] of [
   describe(`with a key${Object.keys(flags).length ? ` and ${Object.keys(flags).map((f) => `--${f}`).join(' ')}` : ''}`, () => {
     let app: App;
     before(async () => {
-      app = await startApp({
-        cfg: serveConfig({ host: '127.0.0.1', port: '0', 'api-key': KEY, ...flags }, {}),
-        batchTokens: 256,
-        log: createLogger('error'),
-        load: () => Pipeline.load(preparedDir, { threads: 1, batchTokens: 256 }),
-        info: () => ({}),
-        exit: () => {},
-      });
-      await app.service.model();
+      app = await startFixtureApp(preparedDir, { 'api-key': KEY, ...flags });
     });
     after(async () => app.shutdown('test'));
 

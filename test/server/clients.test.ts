@@ -13,9 +13,9 @@ import { OpenAIEmbeddings } from '@langchain/openai';
 import { embedMany } from 'ai';
 import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
 import OpenAI from 'openai';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { preparedFixture } from '../helpers/models.js';
 import { startApp, type App } from '../../src/server/app.js';
+import { startFixtureApp } from '../helpers/fixture-app.js';
 import { serveConfig } from '../../src/settings/serve.js';
 import { createLogger } from '../../src/server/logger.js';
 import { assertVector } from '../helpers/vectors.js';
@@ -39,15 +39,7 @@ const TEXTS = [
 
 before(async () => {
   const { preparedDir } = await preparedFixture('tiny', 'int8');
-  app = await startApp({
-    cfg: serveConfig({ host: '127.0.0.1', port: '0', 'api-key': KEY }, {}),
-    batchTokens: 256,
-    log: createLogger('error'),
-    load: () => Pipeline.load(preparedDir, { threads: 1, batchTokens: 256 }),
-    info: () => ({}),
-    exit: () => {},
-  });
-  await app.service.model();
+  app = await startFixtureApp(preparedDir, { 'api-key': KEY });
   url = app.url;
 });
 after(async () => app.shutdown('test'));
