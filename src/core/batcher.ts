@@ -10,6 +10,7 @@
 
 import { planBatches, RUN_OVERHEAD_TOKENS } from '../engine/batching.js';
 import { ServiceError } from './errors.js';
+import { RunCost } from './run-cost.js';
 
 export interface BatchRun {
   rows: number;
@@ -23,6 +24,8 @@ interface Job {
   tokens: boolean;
   /** Input indices in the groups planned at arrival; `next` is the first group not yet run. */
   groups: number[][];
+  /** Each group's padded tokens (rows × its longest row). */
+  padded: number[];
   next: number;
   done: number;
   results: Float32Array[];
@@ -36,8 +39,8 @@ export interface BatcherOptions {
   /** Inputs waiting at most; beyond it a request is refused with 429. */
   maxQueuedInputs: number;
   /**
-   * Longest expected wait (ms) a new request may join: the tokens queued ahead of it
-   * times the measured time per token. A client is better served by a quick 429 with
+   * Longest expected wait (ms) a new request may join: the runs and padded tokens queued
+   * ahead of it at the measured cost of each (run-cost.ts). A client is better served by a quick 429 with
    * Retry-After than by an answer after half a minute.
    */
   maxQueueWaitMs?: number;
@@ -55,9 +58,10 @@ export type RunBatch = (ids: number[][], tokens: boolean[]) => Promise<Float32Ar
 export class Batcher {
   private jobs: Job[] = [];
   private queuedInputs = 0;
-  private queuedTokens = 0;
+  private queuedRuns = 0;
+  private queuedPadded = 0;
+  private readonly cost = new RunCost();
   /** Moving average of model time per padded token, from the batches run so far. */
-  private msPerToken: number | null = null;
   private running = false;
 
   constructor(
@@ -75,7 +79,7 @@ export class Batcher {
 
   /** Expected time (ms) to work through what is queued now, if known. */
   get expectedWaitMs(): number | null {
-    return this.msPerToken === null ? null : this.queuedTokens * this.msPerToken;
+    return this.cost.estimate(this.queuedRuns, this.queuedPadded);
   }
 
   submit(ids: readonly number[][], signal?: AbortSignal, opts: { tokens?: boolean } = {}): Promise<Float32Array[]> {
@@ -91,17 +95,20 @@ export class Batcher {
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const groups = planBatches(ids.map((row) => row.length), this.opts.batchTokens);
-      this.jobs.push({ ids, tokens: opts.tokens === true, groups, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
+      const padded = groups.map((g) => g.length * Math.max(...g.map((i) => ids[i].length)));
+      this.jobs.push({ ids, tokens: opts.tokens === true, groups, padded, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
       this.queuedInputs += ids.length;
-      for (const row of ids) this.queuedTokens += row.length;
+      this.queuedRuns += groups.length;
+      for (const p of padded) this.queuedPadded += p;
       if (!this.running) void this.loop();
     });
   }
 
   private take(job: Job): number[] {
+    this.queuedRuns--;
+    this.queuedPadded -= job.padded[job.next];
     const group = job.groups[job.next++];
     this.queuedInputs -= group.length;
-    for (const i of group) this.queuedTokens -= job.ids[i].length;
     return group;
   }
 
@@ -156,8 +163,7 @@ export class Batcher {
         }
         const longest = Math.max(...rows.map((r) => r.job.ids[r.index].length));
         const ms = now() - t0;
-        const perToken = ms / (rows.length * longest);
-        this.msPerToken = this.msPerToken === null ? perToken : 0.8 * this.msPerToken + 0.2 * perToken;
+        this.cost.observe(rows.length * longest, ms);
         this.opts.onBatch?.({ rows: rows.length, paddedTokens: rows.length * longest, ms });
         rows.forEach((r, k) => {
           r.job.results[r.index] = vectors[k];

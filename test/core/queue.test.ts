@@ -1,6 +1,7 @@
 // The shared queue's rules on their own, with a model run the test controls: each row's
 // "vector" names the row ([length, its second id, token vectors asked]), and a fake clock
-// advances by a fixed time per padded token, so the queue's time estimates are exact numbers.
+// advances by a fixed time per run and per padded token, so the queue's time estimates are
+// exact numbers.
 // What runs together, in what order, what is refused (429) and when, and what each request gets.
 
 import assert from 'node:assert/strict';
@@ -17,8 +18,8 @@ interface Harness {
   release(): void;
   /** The next run not yet failed fails with `e` (in the order given). */
   failNext(e: Error): void;
-  /** Milliseconds per padded token the next runs take (2 to start with). */
-  speed(ms: number): void;
+  /** Milliseconds per padded token (2 to start with) and per run (0) the next runs take. */
+  speed(perToken: number, perRun?: number): void;
 }
 
 function harness(opts: Partial<BatcherOptions> = {}): Harness {
@@ -27,13 +28,14 @@ function harness(opts: Partial<BatcherOptions> = {}): Harness {
   let open: (() => void) | null = null;
   const failures: Error[] = [];
   let msPerToken = 2;
+  let msPerRun = 0;
   const runs: Harness['runs'] = [];
   const stats: BatchRun[] = [];
   const b = new Batcher(async (ids, tokens) => {
     runs.push({ lengths: ids.map((r) => r.length), tokens: [...tokens] });
     if (gate) await gate;
     const longest = Math.max(...ids.map((r) => r.length));
-    clock += msPerToken * ids.length * longest;
+    clock += msPerRun + msPerToken * ids.length * longest;
     const failure = failures.shift();
     if (failure) throw failure;
     return ids.map((row, i) => Float32Array.from([row.length, row[1] ?? -1, tokens[i] ? 1 : 0]));
@@ -52,8 +54,9 @@ function harness(opts: Partial<BatcherOptions> = {}): Harness {
     failNext: (e) => {
       failures.push(e);
     },
-    speed: (ms) => {
-      msPerToken = ms;
+    speed: (perToken, perRun = 0) => {
+      msPerToken = perToken;
+      msPerRun = perRun;
     },
   };
 }
@@ -93,43 +96,57 @@ test('the queue bound: a request that would pass it is refused with when to retr
   assert.equal(h.b.busy, false);
 });
 
-test('the wait estimate: measured time per padded token, averaged 0.8/0.2, refuses work that would wait too long', async () => {
+test('the wait estimate: the measured time per padded token; it refuses work that would wait too long and follows a slower machine', async () => {
   const h = harness({ maxQueueWaitMs: 100 });
   assert.equal(h.b.expectedWaitMs, null, 'unknown before any run');
   await h.b.submit([row(10, 1)]);
   assert.deepEqual(h.stats.map((s) => [s.rows, s.paddedTokens, s.ms]), [[1, 10, 20]]);
   assert.equal(h.b.expectedWaitMs, 0, 'nothing queued');
-  h.speed(4);
-  await h.b.submit([row(10, 1), row(10, 2)]);
-  assert.deepEqual([h.stats[1].paddedTokens, h.stats[1].ms], [20, 80]);
   h.hold();
   const running = h.b.submit([row(8, 3)]);
   await tick();
-  // 0.8 × 2 + 0.2 × 4 = 2.4 ms per token; 40 queued tokens: 96 ms, under the 100 ms bound.
+  // One run of 4 × 10 padded tokens at 2 ms each.
   const queued = h.b.submit(Array.from({ length: 4 }, (_, i) => row(10, i)));
-  assert.equal(Math.round((h.b.expectedWaitMs ?? 0) * 1000) / 1000, 96);
-  const last = h.b.submit([row(2, 9)]);
-  assert.equal(h.b.queued, 5, 'taken: the wait before it was 96 ms');
+  assert.equal(h.b.expectedWaitMs, 80);
+  // Under the bound, so taken: 12 more tokens in a run of their own, 104 ms in all.
+  const last = h.b.submit([row(12, 9)]);
+  assert.equal(h.b.expectedWaitMs, 104);
+  assert.equal(h.b.queued, 5);
   await assert.rejects(h.b.submit([row(3, 9)]), (e: unknown) =>
     e instanceof ServiceError && e.kind === 'overloaded' && e.code === 'queue_full' && e.message === 'busy: about 0.1 s of work is queued; retry later' && e.retryAfterS === 1);
   h.release();
   await Promise.all([running, queued, last]);
+  // The machine turns 50 times slower: within a few runs the estimate says so.
   h.speed(100);
-  h.hold();
-  const slow = h.b.submit([row(2, 0)]);
-  await tick();
-  const more = h.b.submit([row(40, 1)]);
-  h.release();
-  await Promise.all([slow, more]);
-  // Now ~ (0.8 × 2.4 + 0.2 × 100) per token, and 40 tokens waiting gave 2 s: retry after ceil(s).
+  for (let i = 0; i < 4; i++) await h.b.submit([row(10, i)]);
   h.hold();
   const again = h.b.submit([row(2, 0)]);
   await tick();
   const q = h.b.submit([row(40, 2)]);
   const wait = h.b.expectedWaitMs ?? 0;
+  assert.ok(wait > 40 * 50, `${wait} ms for 40 tokens`);
   await assert.rejects(h.b.submit([row(2, 3)]), (e: unknown) => e instanceof ServiceError && e.retryAfterS === Math.ceil(wait / 1000) && e.retryAfterS > 1);
   h.release();
   await Promise.all([again, q]);
+});
+
+test('the wait estimate tells a run\'s fixed cost from its cost per token: long work behind a stream of single queries is not refused', async () => {
+  // Runs cost 5 ms plus 0.01 ms per padded token: what a small model's runs look like.
+  const h = harness({ batchTokens: 4096, maxQueuedInputs: 1000, maxQueueWaitMs: 1000 });
+  h.speed(0.01, 5);
+  for (const n of [8, 30, 12, 20, 16, 10, 24]) await h.b.submit([row(n, 1)]);
+  // Then many queries of one size, which alone cannot tell the parts apart.
+  for (let i = 0; i < 30; i++) await h.b.submit([row(12, i)]);
+  h.hold();
+  const running = h.b.submit([row(2, 0)]);
+  await tick();
+  // 64 inputs of 512 tokens: 8 runs of 8 × 512, 8 × 5 + 32,768 × 0.01 = 367.68 ms. Charged per
+  // token alone (5.12 ms a 12-token run) they would look like 14 s, and be refused.
+  const long = h.b.submit(Array.from({ length: 64 }, (_, i) => row(512, i)));
+  assert.ok(Math.abs((h.b.expectedWaitMs ?? 0) - 367.68) < 1e-6, `${h.b.expectedWaitMs} ms`);
+  const behind = h.b.submit([row(12, 99)]);
+  h.release();
+  await Promise.all([running, long, behind]);
 });
 
 test('retry after: queued inputs × 5 ms before anything ran, rounded up to whole seconds, at least 1', async () => {

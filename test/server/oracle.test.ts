@@ -24,7 +24,9 @@ before(async () => {
   const { modelDir } = await preparedFixture('tiny', 'fp32');
   const o = await ort();
   raw = await o.InferenceSession.create(join(modelDir, 'onnx', 'model.onnx'));
-  s = await spawnServe(['--model-dir', modelDir, '--dtype', 'fp32', '--threads', '1']);
+  // No wait bound: the concurrency test queues work on purpose, and how long it takes is this
+  // machine's speed (the bound itself is core/queue.test.ts's).
+  s = await spawnServe(['--model-dir', modelDir, '--dtype', 'fp32', '--threads', '1', '--max-queue-wait', '10m']);
   await s.waitFor('model ready');
 });
 after(async () => {
@@ -65,6 +67,13 @@ function assertSame(got: ArrayLike<number>, want: number[], what: string): void 
 
 const post = async (path: string, body: unknown): Promise<Response> =>
   fetch(s.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** The response, when it is a 200; otherwise the failure names its status and body. */
+async function ok<T>(answer: Promise<Response>): Promise<T> {
+  const r = await answer;
+  if (r.status !== 200) assert.fail(`${r.url}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
 
 const TEXTS = ['привет, мир', 'passage: Le chat dort sur le canapé.', 'how much protein should a woman eat', '東京は日本の首都です', 'x'];
 const LONG = 'многоязычный текст с разными словами '.repeat(400);
@@ -211,21 +220,21 @@ test('concurrent requests of distinct texts on every embedding route: each gets 
   const calls = texts.map(async (t, i) => {
     switch (i % 4) {
       case 0: {
-        const b = (await (await post('/v1/embeddings', { input: [t, texts[(i + 1) % texts.length]] })).json()) as { data: Array<{ embedding: number[] }> };
+        const b = await ok<{ data: Array<{ embedding: number[] }> }>(post('/v1/embeddings', { input: [t, texts[(i + 1) % texts.length]] }));
         assertSame(b.data[0].embedding, want[i], `request ${i} (/v1/embeddings), its first input`);
         assertSame(b.data[1].embedding, want[(i + 1) % texts.length], `request ${i} (/v1/embeddings), its second input`);
         return;
       }
       case 1:
-        assertSame(((await (await post('/embed', { inputs: t })).json()) as number[][])[0], want[i], `request ${i} (/embed)`);
+        assertSame((await ok<number[][]>(post('/embed', { inputs: t })))[0], want[i], `request ${i} (/embed)`);
         return;
       case 2: {
-        const s = (await (await post('/similarity', { inputs: { source_sentence: t, sentences: [texts[0]] } })).json()) as number[];
+        const s = await ok<number[]>(post('/similarity', { inputs: { source_sentence: t, sentences: [texts[0]] } }));
         assertSame(s, [want[i].reduce((acc, x, k) => acc + x * want[0][k], 0)], `request ${i} (/similarity)`);
         return;
       }
       default: {
-        const o = (await (await post('/v1/embeddings', { input: t, encoding_format: 'base64' })).json()) as { data: Array<{ embedding: string }> };
+        const o = await ok<{ data: Array<{ embedding: string }> }>(post('/v1/embeddings', { input: t, encoding_format: 'base64' }));
         const bytes = Buffer.from(o.data[0].embedding, 'base64');
         assertSame(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), want[i], `request ${i} (/v1/embeddings base64)`);
       }
