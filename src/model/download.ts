@@ -1,13 +1,14 @@
 // Streams one file into its partial (`.incomplete`) file, resuming with Range after a dropped
-// or stalled connection, a 5xx or a 429, a bounded number of times in this process (and across
-// runs: the partial file stays for the next one). Like huggingface_hub's `http_get`: a 200 to a
-// Range request means the server ignored it, so the file starts over; the retry budget is
-// refilled whenever bytes arrive; a stall is "no byte for N seconds" (HF_HUB_DOWNLOAD_TIMEOUT).
+// or stalled connection, a 5xx or a 429, within the hub's retry policy (retry.ts; across runs
+// the partial file stays for the next one). Like huggingface_hub's `http_get`: a 200 to a Range
+// request means the server ignored it, so the file starts over; a stall is "no byte for N
+// seconds" (HF_HUB_DOWNLOAD_TIMEOUT).
 
 import { open, stat, truncate } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { connectionError, HubError, hubError, type HubHttp, type RetryPolicy, retryAfterSeconds, type Subject } from './hub-http.js';
+import { connectionError, HubError, hubError, type HubHttp, retryAfterSeconds, type Subject } from './hub-http.js';
+import { type Attempt, retrying, type RetryPolicy } from './retry.js';
 
 export interface DownloadJob {
   subject: Subject;
@@ -43,17 +44,16 @@ class Stalled extends Error {}
 export async function downloadFile(http: HubHttp, job: DownloadJob, opts: DownloadOptions): Promise<void> {
   const { log } = opts;
   let url = job.url;
-  let budget = opts.retry.max;
-  let wait = opts.retry.baseMs;
   let refreshed = false;
   const name = job.subject.path ?? job.url;
-  for (let attempt = 0; ; attempt++) {
+
+  const once = async (attempt: number): Promise<Attempt<void>> => {
     let have = await sizeOf(job.partial);
     if (job.size !== undefined && have > job.size) {
       await truncate(job.partial, 0);
       have = 0;
     }
-    if (job.size !== undefined && have === job.size) return;
+    if (job.size !== undefined && have === job.size) return { value: undefined };
 
     const controller = new AbortController();
     let stallTimer: NodeJS.Timeout | undefined;
@@ -63,12 +63,13 @@ export async function downloadFile(http: HubHttp, job: DownloadJob, opts: Downlo
     };
     let got = have;
     let failure: string;
+    let afterS: number | null = null;
     try {
       arm();
       const { res } = await http.once(url, 'GET', have > 0 ? { range: `bytes=${have}-` } : {}, false, controller.signal);
       if (res.status === 416 && have > 0) {
         await res.body?.cancel();
-        if (job.size === undefined || have === job.size) return;
+        if (job.size === undefined || have === job.size) return { value: undefined };
         await truncate(job.partial, 0);
         failure = `the server refused to resume at ${mib(have)} MiB (HTTP 416)`;
       } else if (res.status >= 400 || res.body === null) {
@@ -76,16 +77,17 @@ export async function downloadFile(http: HubHttp, job: DownloadJob, opts: Downlo
         if (!retryable && job.refresh && !refreshed && (res.status === 400 || res.status === 403 || res.status === 404)) {
           // A signed CDN URL that expired during a long run: ask the hub for a new one once.
           await res.body?.cancel();
+          clearTimeout(stallTimer);
           refreshed = true;
           url = await job.refresh();
           log(`  ${name}: the download URL was refused (HTTP ${res.status}); got a fresh one from the hub`);
-          continue;
+          return once(attempt);
         }
-        if (!retryable || budget <= 0) throw await hubError(res, job.subject, new URL(url).origin, http.hasToken, attempt + 1);
-        const after = retryAfterSeconds(res.headers);
-        await res.body?.cancel();
-        failure = `HTTP ${res.status}`;
-        if (after !== null) wait = Math.max(wait, (after + 1) * 1000);
+        afterS = retryAfterSeconds(res.headers);
+        const error = await hubError(res, job.subject, new URL(url).origin, http.hasToken, attempt + 1);
+        clearTimeout(stallTimer);
+        if (!retryable) throw error;
+        return { failed: `HTTP ${res.status}`, afterS, giveUp: () => error };
       } else {
         const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
         if (have > 0 && (res.status !== 206 || encoded || !(res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`))) {
@@ -114,7 +116,7 @@ export async function downloadFile(http: HubHttp, job: DownloadJob, opts: Downlo
           await file.close();
         }
         clearTimeout(stallTimer);
-        if (job.size === undefined || got === job.size) return;
+        if (job.size === undefined || got === job.size) return { value: undefined };
         if (got > job.size) {
           await truncate(job.partial, 0);
           throw new HubError(`${name}: the server sent ${got} bytes, ${job.size} were expected; the partial file was deleted`);
@@ -130,21 +132,17 @@ export async function downloadFile(http: HubHttp, job: DownloadJob, opts: Downlo
         throw new HubError(`${name}: the disk is full (${dirname(job.partial)}); nothing was kept. Free ${job.size !== undefined ? mib(job.size) + ' MiB' : 'space'} and retry`);
       }
       const reason = controller.signal.reason instanceof Stalled ? (controller.signal.reason as Stalled).message : connectionError(e);
-      failure = `${reason} at ${mib(await sizeOf(job.partial))} MiB`;
       got = await sizeOf(job.partial);
+      failure = `${reason} at ${mib(got)} MiB`;
     }
     clearTimeout(stallTimer);
-    if (got > have) {
-      // Progress was made: like huggingface_hub, the retry budget starts afresh.
-      budget = opts.retry.max;
-      wait = opts.retry.baseMs;
-    }
-    if (budget <= 0) {
-      throw new HubError(`${name}: download interrupted (${failure}) after ${opts.retry.max} retries; run again to resume`, true);
-    }
-    budget--;
-    log(`  ${name}: ${failure}; resuming in ${(wait / 1000).toFixed(1)} s (retry ${opts.retry.max - budget} of ${opts.retry.max})`);
-    await new Promise((r) => setTimeout(r, wait));
-    wait = Math.min(opts.retry.maxMs, wait * 2);
-  }
+    const why = failure;
+    return {
+      failed: `${why}; resuming`,
+      progressed: got > have,
+      giveUp: () => new HubError(`${name}: download interrupted (${why}) after ${opts.retry.max} retries; run again to resume`, true),
+    };
+  };
+
+  await retrying(opts.retry, name, log, once);
 }

@@ -10,11 +10,12 @@
 //   X-Linked-Size), and the CDN rejects a request that carries Authorization.
 // - Authorization goes to hub hosts only.
 // - `Accept-Encoding: identity`, so sizes are the file's, not a gzip body's (`get_hf_file_metadata`).
-// - Retries with exponential backoff on connection errors, 408, 429 and 5xx, at most `max` times,
-//   honouring Retry-After and the RateLimit header (`_http_backoff_base`: 5 retries, 1 s doubling
-//   to 8 s); each retry is logged.
+// - Retries on connection errors, 408, 429 and 5xx, by the one retry loop (retry.ts); each
+//   retry is logged.
 // - Errors are read from X-Error-Code / X-Error-Message (`hf_raise_for_status`) and turned into a
 //   message that names the way out.
+
+import { type Attempt, DEFAULT_RETRY, retrying, type RetryPolicy } from './retry.js';
 
 export class HubError extends Error {
   constructor(
@@ -26,17 +27,6 @@ export class HubError extends Error {
     this.name = 'HubError';
   }
 }
-
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  max: number;
-  baseMs: number;
-  maxMs: number;
-  /** A Retry-After longer than this is not waited for: the error says when to try again. */
-  maxRetryAfterMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { max: 5, baseMs: 1000, maxMs: 8000, maxRetryAfterMs: 120_000 };
 
 /** The hub's own hosts, besides the configured endpoint's (huggingface_hub `constants.HF_URL_HOSTS`). */
 export const KNOWN_HUB_HOSTS: readonly string[] = ['huggingface.co', 'hf.co', 'hub-ci.huggingface.co'];
@@ -71,10 +61,6 @@ const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** The ways in without the hub, named wherever the hub cannot be reached. */
 const OFFLINE_WAYS = 'Without it: HF_HUB_OFFLINE=1 serves a model already in the hub cache; --model-dir DIR a local folder in the hub layout; ' +
   'in a clone of this project, --model-dir "$(npm run -s fixture -- --size e5-base)" a generated model of the same shape (random weights)';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Seconds to wait from `Retry-After` (delay-seconds) or `RateLimit: "api";r=0;t=55`. */
 export function retryAfterSeconds(headers: Headers): number | null {
@@ -148,9 +134,7 @@ export class HubHttp {
    */
   async request(url: string, subject: Subject, init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; stopOffHub?: boolean; timeoutMs?: number } = {}): Promise<HubResponse> {
     const method = init.method ?? 'GET';
-    let wait = this.retry.baseMs;
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt >= this.retry.max;
+    return retrying(this.retry, `${method} ${url}`, this.opts.log, async (attempt): Promise<Attempt<HubResponse>> => {
       let answer: HubResponse;
       try {
         const timeout = init.timeoutMs ?? this.opts.metadataTimeoutMs;
@@ -164,26 +148,15 @@ export class HubHttp {
           throw new HubError(`cannot reach ${this.endpoint.origin}: the name ${this.endpoint.hostname} does not resolve (ENOTFOUND; no network, or HF_ENDPOINT misspelled), ` +
             `for ${describe(subject)}. ${OFFLINE_WAYS}`, true);
         }
-        if (last) throw new HubError(`cannot reach ${this.endpoint.origin} (${reason}) for ${describe(subject)}. ${OFFLINE_WAYS}`, true);
-        this.opts.log(`  ${method} ${url}: ${reason}; retry ${attempt + 1} of ${this.retry.max} in ${(wait / 1000).toFixed(1)} s`);
-        await sleep(wait);
-        wait = Math.min(this.retry.maxMs, wait * 2);
-        continue;
+        return { failed: reason, giveUp: () => new HubError(`cannot reach ${this.endpoint.origin} (${reason}) for ${describe(subject)}. ${OFFLINE_WAYS}`, true) };
       }
       const { res } = answer;
-      if (res.status < 400) return answer;
+      if (res.status < 400) return { value: answer };
       if (!RETRY_STATUS.has(res.status)) throw await hubError(res, subject, this.endpoint.origin, this.hasToken);
-      const after = retryAfterSeconds(res.headers);
-      const afterMs = after !== null ? (after + 1) * 1000 : null;
-      if (last || (afterMs !== null && afterMs > this.retry.maxRetryAfterMs)) {
-        throw await hubError(res, subject, this.endpoint.origin, this.hasToken, attempt + 1);
-      }
-      await res.body?.cancel();
-      const ms = afterMs ?? wait;
-      this.opts.log(`  ${method} ${url}: HTTP ${res.status}${res.status === 429 ? ' (rate limited)' : ''}; retry ${attempt + 1} of ${this.retry.max} in ${(ms / 1000).toFixed(1)} s`);
-      await sleep(ms);
-      if (afterMs === null) wait = Math.min(this.retry.maxMs, wait * 2);
-    }
+      const afterS = retryAfterSeconds(res.headers);
+      const error = await hubError(res, subject, this.endpoint.origin, this.hasToken, attempt + 1);
+      return { failed: `HTTP ${res.status}${res.status === 429 ? ' (rate limited)' : ''}`, afterS, giveUp: () => error };
+    });
   }
 }
 

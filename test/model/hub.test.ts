@@ -184,7 +184,7 @@ test('a dropped connection resumes in the same process with a Range request, and
   assert.equal(ranged.length, 1, 'one resume');
   const from = Number(/bytes=(\d+)-/.exec(ranged[0].range!)![1]);
   assert.ok(from > 0 && from <= 3_000_000, `resumed at ${from}`);
-  assert.ok(logs.some((l) => /resuming in .* s \(retry 1 of 3\)/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => / at [\d.]+ (of [\d.]+ )?MiB; resuming; retry 1 of 3 in [\d.]+ s/.test(l)), logs.join('\n'));
   assert.ok(logs.some((l) => /^resuming .* at [\d.]+ of [\d.]+ MiB/.test(l)));
   assertComplete(snap.dir);
   assertCdnClean();
