@@ -66,8 +66,11 @@ export function int8Kernels(ort: OrtModule): Promise<Int8Kernels> {
   return cached;
 }
 
+/** 1,040,640: not toLocaleString, whose first call pages in ~7 MB of ICU locale data at wake. */
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+
 export function chooseInt8Weights(setting: Int8Weights, kernels: Int8Kernels): Int8Choice {
-  const probe = `${kernels.probe.got.toLocaleString('en')} for ${kernels.probe.want.toLocaleString('en')}`;
+  const probe = `${grouped(kernels.probe.got)} for ${grouped(kernels.probe.want)}`;
   if (setting === 'u8') return { weights: 'u8', exact: true, reason: 'uint8 weights (u8×u8 kernels) as asked' };
   if (setting === 's8') {
     return kernels.u8s8Exact

@@ -2,11 +2,13 @@
 // run the model (--help, cost) do not pay for loading the native library.
 
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { keepOnnxruntimeQuiet } from '../settings/environment.js';
 
 export type OrtModule = typeof import('onnxruntime-node');
 let ortPromise: Promise<OrtModule> | null = null;
 
 export async function ort(): Promise<OrtModule> {
+  keepOnnxruntimeQuiet();
   ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule);
   return ortPromise;
 }

@@ -3,6 +3,7 @@
 // Inputs go to the thread by transfer, the hidden state comes back the same way.
 
 import { Worker } from 'node:worker_threads';
+import { keepOnnxruntimeQuiet } from '../settings/environment.js';
 import type { Int8Choice } from './int8-kernels.js';
 import type { Forward, ModelIo, ModelSession } from './onnx-session.js';
 import type { ForwardRequest, WorkerLoad, WorkerReply } from './session-worker.js';
@@ -42,6 +43,7 @@ export class ThreadedSession implements ModelSession {
 
   /** Starts the thread, which picks the graph for this CPU and opens its session. */
   static load(preparedDir: string, opts: Omit<WorkerLoad, 'preparedDir'>): Promise<{ session: ThreadedSession; graph: string; int8: Int8Choice | null }> {
+    keepOnnxruntimeQuiet(); // the thread shares this process's C environment
     // Beside this file: dist/engine/ when run from the compiled tree, dist/bin/ in the bundle.
     const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { preparedDir, ...opts } satisfies WorkerLoad });
     return new Promise((resolve, reject) => {
