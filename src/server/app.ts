@@ -41,7 +41,7 @@ const EMBEDDING_ROUTES = new Set(['/v1/embeddings', '/embed', '/embed_all', '/si
 export async function startApp(opts: AppOptions): Promise<App> {
   const { cfg, log } = opts;
   let service: EmbeddingService | undefined;
-  const metrics = new Metrics(() => service?.queued ?? 0);
+  const metrics = new Metrics({ queued: () => service?.queued ?? 0, waitingForModel: () => service?.waiting ?? 0 });
   service = new EmbeddingService({ loadTimeoutMs: cfg.loadTimeoutMs, batchTokens: opts.batchTokens, maxQueuedInputs: cfg.maxQueuedInputs, maxQueueWaitMs: cfg.maxQueueWaitMs }, metrics);
   const svc = service;
   const inFlight = new InFlight();

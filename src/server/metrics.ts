@@ -22,7 +22,7 @@ export class Metrics {
   private loading: Promise<Impl> | null = null;
   private pending: Array<(m: Impl) => void> = [];
 
-  constructor(private readonly queueDepth: () => number) {}
+  constructor(private readonly now: { queued: () => number; waitingForModel: () => number }) {}
 
   private record(op: (m: Impl) => void): void {
     if (this.impl) op(this.impl);
@@ -61,7 +61,7 @@ export class Metrics {
       const p = mod.default;
       const registry = new p.Registry();
       p.collectDefaultMetrics({ register: registry });
-      const depth = this.queueDepth;
+      const now = this.now;
       const impl: Impl = {
         registry,
         requests: new p.Counter({ name: 'ortos_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
@@ -74,7 +74,8 @@ export class Metrics {
         batchSeconds: new p.Histogram({ name: 'ortos_batch_duration_seconds', help: 'Model run time', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
         wake: new p.Gauge({ name: 'ortos_wake_seconds', help: 'Seconds from process start to each wake phase', labelNames: ['phase'], registers: [registry] }),
       };
-      new p.Gauge({ name: 'ortos_queue_inputs', help: 'Inputs waiting in the batch queue', registers: [registry], collect() { this.set(depth()); } });
+      new p.Gauge({ name: 'ortos_queue_inputs', help: 'Inputs waiting in the batch queue', registers: [registry], collect() { this.set(now.queued()); } });
+      new p.Gauge({ name: 'ortos_requests_waiting_for_model', help: 'Requests waiting for the model to load', registers: [registry], collect() { this.set(now.waitingForModel()); } });
       for (const op of this.pending.splice(0)) op(impl);
       this.impl = impl;
       return impl;

@@ -310,7 +310,11 @@ describe('while loading', () => {
       assert.equal(health.status, 'loading');
       assert.equal((await fetch(`${app.url}/ready`)).status, 503);
       const pending = post(app, '/v1/embeddings', { input: 'рано' });
-      await until(() => app.service.waiting === 1);
+      // Seen as an operator sees it.
+      for (;;) {
+        if (/^ortos_requests_waiting_for_model 1$/m.test(await (await fetch(`${app.url}/metrics`)).text())) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
       release();
       const r = await pending;
       assert.equal(r.status, 200);

@@ -21,7 +21,7 @@ before(async () => {
 /** The table as the server builds it for these flags: path → method. */
 function routeTable(flags: Record<string, string | boolean>): Array<[string, string]> {
   const cfg = serveConfig({ host: '127.0.0.1', port: '0', 'api-key': KEY, ...flags }, {});
-  const metrics = new Metrics(() => 0);
+  const metrics = new Metrics({ queued: () => 0, waitingForModel: () => 0 });
   const service = new EmbeddingService({ loadTimeoutMs: 1000, batchTokens: 256, maxQueuedInputs: 10, maxQueueWaitMs: 1000 }, metrics);
   return [...buildRoutes(cfg, service, metrics, () => ({})).entries()].map(([path, r]) => [path, r.method]);
 }

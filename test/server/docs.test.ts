@@ -40,7 +40,7 @@ after(async () => {
 /** Every route of the service, from its own route table. */
 function serviceRoutes(): string[] {
   const cfg = serveConfig({ host: '127.0.0.1' }, {});
-  const metrics = new Metrics(() => 0);
+  const metrics = new Metrics({ queued: () => 0, waitingForModel: () => 0 });
   const service = new EmbeddingService({ loadTimeoutMs: 1000, batchTokens: 256, maxQueuedInputs: 10, maxQueueWaitMs: 1000 }, metrics);
   const assets = new Set(Object.keys(DOCS_ASSETS).map((f) => `/docs/${f}`));
   return [...buildRoutes(cfg, service, metrics, () => ({})).keys()].filter((p) => !assets.has(p)).sort();
