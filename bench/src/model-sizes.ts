@@ -96,7 +96,7 @@ async function measure(size: FixtureSize): Promise<SizeResult> {
   for (let i = 0; i < 3; i++) wakeCold.push(await wakeOnce(modelDir, PORT, true));
   for (let i = 0; i < 3; i++) wakeWarm.push(await wakeOnce(modelDir, PORT, false));
   console.log(`${size}: throughput and memory …`);
-  const s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '600s'], {}, PIN);
+  const s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '600s', '--cache-memory-mb', '0'], {}, PIN);
   await s.waitFor('model ready', 600_000);
   await (await fetch(`${s.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"query: привет"}' })).arrayBuffer();
   const pid = s.child.pid as number;

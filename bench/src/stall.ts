@@ -28,7 +28,8 @@ interface Figures {
 }
 
 async function measure(bin: string, modelDir: string, queries: string[], passages: string[]): Promise<Figures> {
-  const s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m'], {}, PIN, bin);
+  // No embedding cache (an older build given with --vs has none): the same body is sent again.
+  const s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m', ...(bin === BIN ? ['--cache-memory-mb', '0'] : [])], {}, PIN, bin);
   try {
     await s.waitFor('model ready', 120_000);
     const lat: number[] = [];

@@ -1,4 +1,6 @@
 import { createInterface } from 'node:readline';
+import { EmbeddingCache } from '../cache/embedding-cache.js';
+import { CACHE_TABLE } from '../settings/cache.js';
 import { ServiceError } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { EmbeddingService } from '../service/embedding-service.js';
@@ -6,7 +8,7 @@ import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
 import { ConfigError } from '../settings/errors.js';
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
-import { helpOf, onOff, optionsOf, readAll, text, type Env, type Flags } from '../settings/setting.js';
+import { helpOf, onOff, optionsOf, readAll, text, type Env, type Flags, type Values } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
 
 const EMBED_TABLE = {
@@ -27,6 +29,9 @@ in GET /info).
 
 ${helpOf(EMBED_TABLE)}
 
+Embedding cache (sizes in MiB; with --cache-dir, texts embedded before are not computed again):
+${helpOf(CACHE_TABLE)}
+
 ${MODEL_HELP}
 
 ${ENGINE_HELP}`;
@@ -37,21 +42,27 @@ async function readStdinLines(): Promise<string[]> {
   return lines;
 }
 
-export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE) satisfies Options;
+export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE, CACHE_TABLE) satisfies Options;
 
 /** Everything embed reads from its flags and the environment, validated once. */
-export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean } {
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean; cache: Values<typeof CACHE_TABLE> } {
   const own = readAll(EMBED_TABLE, flags, env);
   if (own.inputType !== undefined && own.inputType.trim() === '') throw new ConfigError('--input-type needs a prompt name, such as query or passage');
-  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate };
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, cache: readAll(CACHE_TABLE, flags, env) };
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const { flags, positionals, helped } = parse(argv, EMBED_OPTIONS, 'embed', EMBED_HELP, true);
   if (helped) return 0;
-  const { model, engine, prompt, normalize, truncate } = embedSettings(flags, env);
+  const { model, engine, prompt, normalize, truncate, cache: cacheCfg } = embedSettings(flags, env);
   const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
+  const cache = await EmbeddingCache.open({
+    memoryBytes: cacheCfg.cacheMemoryMb * 2 ** 20,
+    dir: cacheCfg.cacheDir,
+    diskBytes: cacheCfg.cacheDiskMb * 2 ** 20,
+    log: (_level, message) => log(message),
+  });
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
   if (pipeline.manifest.config.randomWeights) log(RANDOM_WEIGHTS);
   const given = await textsPromise;
@@ -62,7 +73,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   if (texts.length === 0) throw new ConfigError('no input: give TEXT arguments or non-empty lines on stdin');
   let result;
   try {
-    result = await EmbeddingService.over(pipeline).embed({ texts }, {
+    result = await EmbeddingService.over(pipeline, undefined, cache).embed({ texts }, {
       prompt,
       instruction: engine.instruction,
       normalize,
@@ -77,6 +88,8 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   for (const v of result.vectors) out += JSON.stringify(Array.from(v)) + '\n';
   process.stdout.write(out);
   if (result.truncated > 0) log(`${result.truncated} of ${texts.length} inputs were truncated to ${pipeline.maxTokens} tokens`);
+  if (result.cached > 0) log(`${result.cached} of ${texts.length} inputs came from the cache`);
+  cache.close();
   await pipeline.close();
   return 0;
 }

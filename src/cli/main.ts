@@ -14,6 +14,7 @@ Commands:
   embed      print embeddings of texts given as arguments or on stdin
   verify     compare int8 and fp32 vectors on a multilingual sample (quantization loss)
   cost       estimate the monthly Fly.io cost for a usage profile
+  cache      show or clear the persistent embedding cache (--cache-dir)
 
 Run "ortos-embed <command> --help" for a command's options.`;
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   embed: async () => (await import('./embed.js')).embedCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
   cost: async () => (await import('./cost.js')).costCommand,
+  cache: async () => (await import('./cache.js')).cacheCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

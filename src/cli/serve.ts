@@ -1,3 +1,4 @@
+import { EmbeddingCache } from '../cache/embedding-cache.js';
 import { cpuInfo } from '../cpu.js';
 import { INSTRUCTION } from '../model/rules.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -6,7 +7,8 @@ import { startApp, type App } from '../server/app.js';
 import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
 import { HTTP_TABLE, LIFECYCLE_TABLE, LIMITS_TABLE, SERVE_HELP_SECTIONS, serveConfig, type ServeConfig } from '../settings/serve.js';
-import { optionsOf, type Env, type Flags } from '../settings/setting.js';
+import { CACHE_TABLE } from '../settings/cache.js';
+import { helpOf, optionsOf, readAll, type Env, type Flags, type Values } from '../settings/setting.js';
 import { createLogger } from '../server/logger.js';
 import { parse, type Options } from './args.js';
 
@@ -21,6 +23,10 @@ Routes: POST /v1/embeddings (OpenAI); POST /embed, /embed_all, /similarity, /tok
 
 ${SERVE_HELP_SECTIONS}
 
+Embedding cache (a request sent with "Cache-Control: no-store" skips it, "no-cache"
+recomputes; sizes in MiB):
+${helpOf(CACHE_TABLE)}
+
 ${MODEL_HELP}
 
 ${ENGINE_HELP}
@@ -28,18 +34,24 @@ ${ENGINE_HELP}
 Exit codes: 0 after a signal or idle exit, 2 for bad options, 1 if the port cannot be bound.
 A model that fails to load does not end the process: /health answers 503 with the reason.`;
 
-export const SERVE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, HTTP_TABLE, LIMITS_TABLE, LIFECYCLE_TABLE) satisfies Options;
+export const SERVE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, HTTP_TABLE, LIMITS_TABLE, LIFECYCLE_TABLE, CACHE_TABLE) satisfies Options;
 
 /** Everything serve reads from its flags and the environment, validated once. */
-export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions } {
-  return { cfg: serveConfig(flags, env), model: modelConfig(flags, env), engine: engineConfig(flags, env) };
+export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions; cache: Values<typeof CACHE_TABLE> } {
+  return { cfg: serveConfig(flags, env), model: modelConfig(flags, env), engine: engineConfig(flags, env), cache: readAll(CACHE_TABLE, flags, env) };
 }
 
 export async function serveCommand(argv: string[], env: Env): Promise<number> {
   const { flags, helped } = parse(argv, SERVE_OPTIONS, 'serve', SERVE_HELP);
   if (helped) return 0;
-  const { cfg, model, engine } = serveSettings(flags, env);
+  const { cfg, model, engine, cache: cacheCfg } = serveSettings(flags, env);
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : cfg.logFormat);
+  const cache = await EmbeddingCache.open({
+    memoryBytes: cacheCfg.cacheMemoryMb * 2 ** 20,
+    dir: cacheCfg.cacheDir,
+    diskBytes: cacheCfg.cacheDiskMb * 2 ** 20,
+    log: (level, message, fields) => log[level](message, fields),
+  });
   let pipeline: Pipeline | null = null;
   let origin: { repo?: string; revision?: string } = {};
   let app: App;
@@ -53,10 +65,11 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
     batchTokens: engine.batchTokens,
     log,
     exit,
-    load: async () => {
+    cache,
+    load: async (early) => {
       const ready = await ensurePrepared(model, (m) => log.info(m.trim()));
       origin = ready.origin;
-      pipeline = await Pipeline.load(ready.prepared.dir, engine);
+      pipeline = await Pipeline.load(ready.prepared.dir, engine, early);
       if (engine.instruction !== undefined && !Object.values(pipeline.rules.prompts).some((p) => p.includes(INSTRUCTION))) {
         log.warn('INSTRUCTION / --instruction is set, but this model takes no instruction: it is not used', { model: pipeline.name });
       }

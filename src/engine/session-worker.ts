@@ -28,6 +28,7 @@ export interface ForwardRequest {
 }
 
 export type WorkerReply =
+  | { kind: 'graph'; graph: string; int8: Int8Choice | null }
   | { kind: 'ready'; inputs: string[]; outputs: string[]; graph: string; int8: Int8Choice | null }
   | { kind: 'failed'; message: string }
   | { kind: 'forward'; id: number; hidden: Float32Array; dim: number }
@@ -41,6 +42,8 @@ try {
   const manifest = readManifest(load.preparedDir);
   if (manifest === null) throw new Error(`${load.preparedDir} holds no prepared model (run "ortos-embed prepare")`);
   const { graph, int8 } = await chooseGraph(manifest, load.int8Weights, ort);
+  // Known long before the session is open: the embedding cache can answer with it meanwhile.
+  port.postMessage({ kind: 'graph', graph, int8 } satisfies WorkerReply);
   const session = await OnnxSession.load(join(load.preparedDir, graph), { threads: load.threads, memory: load.memory });
   port.postMessage({ kind: 'ready', inputs: session.io.inputs, outputs: session.io.outputs, graph, int8 } satisfies WorkerReply);
   port.on('message', (msg: ForwardRequest | 'release') => {

@@ -42,21 +42,28 @@ export class ThreadedSession implements ModelSession {
   }
 
   /** Starts the thread, which picks the graph for this CPU and opens its session. */
-  static load(preparedDir: string, opts: Omit<WorkerLoad, 'preparedDir'>): Promise<{ session: ThreadedSession; graph: string; int8: Int8Choice | null }> {
+  /** `onGraph`: the graph chosen for this CPU, as soon as the thread knows it (before the session is open). */
+  static load(preparedDir: string, opts: Omit<WorkerLoad, 'preparedDir'>, onGraph?: (graph: string, int8: Int8Choice | null) => void): Promise<{ session: ThreadedSession; graph: string; int8: Int8Choice | null }> {
     keepOnnxruntimeQuiet(); // the thread shares this process's C environment
     // Beside this file: dist/engine/ when run from the compiled tree, dist/bin/ in the bundle.
     const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { preparedDir, ...opts } satisfies WorkerLoad });
     return new Promise((resolve, reject) => {
       const early = (e: Error): void => reject(new Error(`the inference thread could not start: ${e.message}`));
       worker.once('error', early);
-      worker.once('message', (m: WorkerReply) => {
+      const first = (m: WorkerReply): void => {
+        if (m.kind === 'graph') {
+          onGraph?.(m.graph, m.int8);
+          return;
+        }
+        worker.off('message', first);
         worker.off('error', early);
         if (m.kind === 'ready') resolve({ session: new ThreadedSession(worker, { inputs: m.inputs, outputs: m.outputs }), graph: m.graph, int8: m.int8 });
         else {
           void worker.terminate();
           reject(new Error(m.kind === 'failed' ? m.message : `unexpected first message from the inference thread: ${m.kind}`));
         }
-      });
+      };
+      worker.on('message', first);
     });
   }
 

@@ -9,15 +9,22 @@ import type { Int8Choice } from '../engine/int8-kernels.js';
 import { EmbeddingRows } from '../engine/embedding-rows.js';
 import type { ModelSession } from '../engine/onnx-session.js';
 import { ThreadedSession } from '../engine/threaded-session.js';
-import { PREPARED_FILES, readManifest, type Manifest } from '../model/manifest.js';
-import { readTokenizerFile } from '../tokenizer/binary-file.js';
+import { readManifest, type Manifest } from '../model/manifest.js';
 import type { ModelRules } from '../model/rules.js';
-import { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { ModelText } from './model-text.js';
+
+/** What is known of a model before its session is open. */
+export interface EarlyModel {
+  text: ModelText;
+  /** The graph file this CPU will run (it names the int8 path). */
+  graph: string;
+}
 
 export class Pipeline {
   private constructor(
-    readonly manifest: Manifest,
-    readonly tokenizer: Tokenizer,
+    /** Rules, tokenizer and the model's name for the cache: ready before the session. */
+    readonly text: ModelText,
     private readonly session: ModelSession,
     private readonly embedder: Embedder,
     /** The graph file in use. */
@@ -27,18 +34,40 @@ export class Pipeline {
     private readonly rows?: EmbeddingRows,
   ) {}
 
-  static async load(preparedDir: string, engine: EngineConfigOptions): Promise<Pipeline> {
+  /**
+   * `early` gets the text side and the graph chosen for this CPU as soon as both are known,
+   * while the session is still opening: enough to tokenize and to answer from the cache.
+   */
+  static async load(preparedDir: string, engine: EngineConfigOptions, early?: (known: EarlyModel) => void): Promise<Pipeline> {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
     // The inference thread starts first: it loads onnxruntime, picks the graph and opens the
     // session while this thread reads the tokenizer and the embedding rows.
-    const threaded = ThreadedSession.load(preparedDir, { int8Weights: engine.int8Weights ?? 'auto', threads: engine.threads, memory: engine.memory });
+    let text: ModelText | null = null;
+    let chosen: string | null = null;
+    const tell = (): void => {
+      if (text !== null && chosen !== null) early?.({ text, graph: chosen });
+    };
+    const threaded = ThreadedSession.load(preparedDir, { int8Weights: engine.int8Weights ?? 'auto', threads: engine.threads, memory: engine.memory }, (graph) => {
+      chosen = graph;
+      tell();
+    });
+    // Not left unhandled while the text side is read; awaited below.
+    threaded.catch(() => {});
     const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
-    const tokenizer = new Tokenizer(readTokenizerFile(join(preparedDir, PREPARED_FILES.tokenizer)).data);
+    text = ModelText.load(preparedDir, engine.instruction);
+    tell();
     const [{ session, graph, int8 }, rows] = await Promise.all([threaded, rowsPromise]);
-    const rules: ModelRules = engine.instruction !== undefined ? { ...manifest.rules, defaultInstruction: engine.instruction } : manifest.rules;
-    const embedder = new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, pooling: rules.pooling, rows });
-    return new Pipeline({ ...manifest, rules }, tokenizer, session, embedder, graph, int8, rows);
+    const embedder = new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, pooling: text.rules.pooling, rows });
+    return new Pipeline(text, session, embedder, graph, int8, rows);
+  }
+
+  get manifest(): Manifest {
+    return this.text.manifest;
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.text.tokenizer;
   }
 
   /** Whether this process runs the packed-weight graph. */
@@ -48,20 +77,20 @@ export class Pipeline {
 
   /** The hub repo it came from, or the name its folder gives it. */
   get name(): string {
-    return this.manifest.origin.repo ?? this.manifest.config.name ?? 'unknown';
+    return this.text.name;
   }
 
   get dimensions(): number {
-    return this.manifest.config.hiddenSize;
+    return this.text.dimensions;
   }
 
   /** Pooling, prompts and token limit in force (the default instruction as configured). */
   get rules(): ModelRules {
-    return this.manifest.rules;
+    return this.text.rules;
   }
 
   get maxTokens(): number {
-    return this.manifest.rules.maxTokens;
+    return this.text.maxTokens;
   }
 
   /** Padded tokens per model run (--batch-tokens): the queue forms runs up to it. */

@@ -3,7 +3,8 @@
 // shutdown. Each of those is its own module; this one only wires them.
 
 import type { Server } from 'node:http';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import type { EmbeddingCache } from '../cache/embedding-cache.js';
+import type { EarlyModel, Pipeline } from '../pipeline/pipeline.js';
 import { ApiKeyCheck } from './auth.js';
 import type { ServeConfig } from '../settings/serve.js';
 import { createHandler } from './handler.js';
@@ -28,7 +29,10 @@ export interface AppOptions {
   cfg: ServeConfig;
   batchTokens: number;
   log: Logger;
-  load: () => Promise<Pipeline>;
+  /** Loads the model; `early` may be told its text side and graph before it resolves. */
+  load: (early: (known: EarlyModel) => void) => Promise<Pipeline>;
+  /** The embedding cache, if any. */
+  cache?: EmbeddingCache;
   /** Facts for /info once the model is known. */
   info: () => Record<string, unknown>;
   /** Called when the idle timer ends the process. */
@@ -41,8 +45,8 @@ const EMBEDDING_ROUTES = new Set(['/v1/embeddings', '/embed', '/embed_all', '/si
 export async function startApp(opts: AppOptions): Promise<App> {
   const { cfg, log } = opts;
   let service: EmbeddingService | undefined;
-  const metrics = new Metrics({ queued: () => service?.queued ?? 0, waitingForModel: () => service?.waiting ?? 0 });
-  service = new EmbeddingService({ loadTimeoutMs: cfg.loadTimeoutMs, batchTokens: opts.batchTokens, maxQueuedInputs: cfg.maxQueuedInputs, maxQueueWaitMs: cfg.maxQueueWaitMs }, metrics);
+  const metrics = new Metrics({ queued: () => service?.queued ?? 0, waitingForModel: () => service?.waiting ?? 0, cache: () => opts.cache?.stats() ?? null });
+  service = new EmbeddingService({ loadTimeoutMs: cfg.loadTimeoutMs, batchTokens: opts.batchTokens, maxQueuedInputs: cfg.maxQueuedInputs, maxQueueWaitMs: cfg.maxQueueWaitMs, cache: opts.cache }, metrics);
   const svc = service;
   const inFlight = new InFlight();
   let idle: IdleTimer | null = null;
@@ -105,6 +109,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         server.closeAllConnections();
         await closed;
         await svc.close();
+        opts.cache?.close();
         log.info('stopped', { reason });
       })();
       return shuttingDown;

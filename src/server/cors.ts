@@ -11,7 +11,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, origins: Re
   if (req.method !== 'OPTIONS') return false;
   res.writeHead(204, {
     'access-control-allow-methods': 'GET, POST, OPTIONS',
-    'access-control-allow-headers': 'authorization, api-key, content-type, x-request-id',
+    'access-control-allow-headers': 'authorization, api-key, content-type, x-request-id, cache-control',
     'access-control-max-age': '600',
   });
   res.end();

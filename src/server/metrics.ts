@@ -3,6 +3,7 @@
 // and the first answer. Observations made before then are queued and replayed.
 
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheStats } from '../cache/embedding-cache.js';
 
 interface Impl {
   registry: Registry;
@@ -22,7 +23,7 @@ export class Metrics {
   private loading: Promise<Impl> | null = null;
   private pending: Array<(m: Impl) => void> = [];
 
-  constructor(private readonly now: { queued: () => number; waitingForModel: () => number }) {}
+  constructor(private readonly now: { queued: () => number; waitingForModel: () => number; cache?: () => CacheStats | null }) {}
 
   private record(op: (m: Impl) => void): void {
     if (this.impl) op(this.impl);
@@ -76,6 +77,20 @@ export class Metrics {
       };
       new p.Gauge({ name: 'ortos_queue_inputs', help: 'Inputs waiting in the batch queue', registers: [registry], collect() { this.set(now.queued()); } });
       new p.Gauge({ name: 'ortos_requests_waiting_for_model', help: 'Requests waiting for the model to load', registers: [registry], collect() { this.set(now.waitingForModel()); } });
+      if (now.cache?.() != null) {
+        const cache = now.cache as () => CacheStats;
+        // Read from the cache's own counters when scraped (they live in the cache, not here).
+        new p.Counter({ name: 'ortos_cache_hits_total', help: 'Inputs answered from the embedding cache', registers: [registry], collect() { this.reset(); this.inc(cache().hits); } });
+        new p.Counter({ name: 'ortos_cache_misses_total', help: 'Inputs the embedding cache did not have', registers: [registry], collect() { this.reset(); this.inc(cache().misses); } });
+        const tiers = (pick: (t: { entries: number; bytes: number; evictions: number }) => number) => function (this: { set(labels: { tier: string }, v: number): void }): void {
+          const s = cache();
+          if (s.memory) this.set({ tier: 'memory' }, pick(s.memory));
+          if (s.disk) this.set({ tier: 'disk' }, pick(s.disk));
+        };
+        new p.Gauge({ name: 'ortos_cache_entries', help: 'Vectors in the embedding cache, by tier', labelNames: ['tier'], registers: [registry], collect: tiers((t) => t.entries) });
+        new p.Gauge({ name: 'ortos_cache_bytes', help: 'Bytes the embedding cache holds, by tier', labelNames: ['tier'], registers: [registry], collect: tiers((t) => t.bytes) });
+        new p.Gauge({ name: 'ortos_cache_evictions', help: 'Vectors evicted from the embedding cache by its size bound, by tier', labelNames: ['tier'], registers: [registry], collect: tiers((t) => t.evictions) });
+      }
       for (const op of this.pending.splice(0)) op(impl);
       this.impl = impl;
       return impl;

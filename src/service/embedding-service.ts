@@ -1,15 +1,20 @@
 // The one door to the model, for the CLI, the HTTP routes and the benchmarks alike: texts or
-// token ids and a request's options in; prompts, tokenization and truncation, the shared queue
-// (which batches once), pooling and one L2 normalization; a typed result or a ServiceError
-// (core/errors.ts) out. It knows nothing of HTTP: the routes turn its errors' fields into body
-// paths and statuses.
+// token ids and a request's options in; prompts, tokenization and truncation, the embedding
+// cache, the shared queue (which batches once), pooling and one L2 normalization; a typed
+// result or a ServiceError (core/errors.ts) out. It knows nothing of HTTP: the routes turn its
+// errors' fields into body paths and statuses. Tokenizing and the cache need only the model's
+// text side and the graph chosen, which the loader reports early: a request the cache answers
+// in full does not wait for the session.
 
+import type { EmbeddingCache } from '../cache/embedding-cache.js';
+import { modelIdentity } from '../cache/identity.js';
 import { Batcher, type BatchRun } from '../core/batcher.js';
 import { ServiceError } from '../core/errors.js';
 import { ModelHost, type ModelState } from '../core/model-host.js';
 import { l2Normalize } from '../engine/pooling.js';
 import { PromptError } from '../model/rules.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import type { EarlyModel, Pipeline } from '../pipeline/pipeline.js';
+import type { ModelText } from '../pipeline/model-text.js';
 import { InputTooLongError, prepareInputs, withPrompt } from '../tokenizer/inputs.js';
 
 /** What a request asks of the model besides its inputs. */
@@ -24,6 +29,8 @@ export interface EmbedOptions {
   direction: 'left' | 'right';
   /** Only the model's own is accepted (e5 was not trained for shortened vectors). */
   dimensions?: number;
+  /** The embedding cache: used (default), skipped on read but written (`refresh`), or not at all (`bypass`). */
+  cache?: 'use' | 'refresh' | 'bypass';
 }
 
 /** Texts, or the model's own token ids (cut to its limit, no prompt added). */
@@ -33,6 +40,10 @@ export interface Embedded {
   vectors: Float32Array[];
   tokens: number;
   truncated: number;
+  /** Inputs answered from the embedding cache. */
+  cached: number;
+  /** The model's name (known before its session is open). */
+  model: string;
 }
 
 export interface TokenVectors {
@@ -63,17 +74,26 @@ export interface ServiceOptions {
   batchTokens: number;
   maxQueuedInputs: number;
   maxQueueWaitMs?: number;
+  cache?: EmbeddingCache;
+}
+
+/** What a request needs before the model runs: its text side, and its identity for the cache. */
+interface Known {
+  text: ModelText;
+  identity: Buffer;
 }
 
 const invalid = (message: string, field: ServiceError['field'], code = 'invalid_value'): ServiceError =>
   new ServiceError('invalid_input', message, code, undefined, field);
 
 export class EmbeddingService {
-  private readonly host: ModelHost<Pipeline>;
+  private readonly host: ModelHost<Pipeline, Known>;
   private readonly batcher: Batcher;
+  readonly cache: EmbeddingCache | undefined;
 
   constructor(opts: ServiceOptions, private readonly observer: ServiceObserver = { embedded: () => {}, batch: () => {} }) {
-    this.host = new ModelHost<Pipeline>(opts.loadTimeoutMs);
+    this.host = new ModelHost<Pipeline, Known>(opts.loadTimeoutMs);
+    this.cache = opts.cache?.enabled === true ? opts.cache : undefined;
     this.batcher = new Batcher(
       async (ids, tokens) => (await this.host.get()).run(ids, tokens),
       { batchTokens: opts.batchTokens, maxQueuedInputs: opts.maxQueuedInputs, maxQueueWaitMs: opts.maxQueueWaitMs, onBatch: (b: BatchRun) => observer.batch(b.rows, b.paddedTokens, b.ms / 1000) },
@@ -81,16 +101,19 @@ export class EmbeddingService {
   }
 
   /** A door to a model already loaded (the CLI's and the benchmarks' case). */
-  static over(model: Pipeline, observer?: ServiceObserver): EmbeddingService {
-    const door = new EmbeddingService({ loadTimeoutMs: 0, batchTokens: model.batchTokens, maxQueuedInputs: Number.MAX_SAFE_INTEGER }, observer);
+  static over(model: Pipeline, observer?: ServiceObserver, cache?: EmbeddingCache): EmbeddingService {
+    const door = new EmbeddingService({ loadTimeoutMs: 0, batchTokens: model.batchTokens, maxQueuedInputs: Number.MAX_SAFE_INTEGER, cache }, observer);
     door.start(async () => model);
     return door;
   }
 
-  /** Loads the model in the background; requests wait for it (up to the load timeout). */
-  start(load: () => Promise<Pipeline>, onDone?: (state: ModelState<Pipeline>) => void): void {
-    this.host.start(async () => {
-      const model = await load();
+  /**
+   * Loads the model in the background; requests wait for it (up to the load timeout), or for
+   * what `load` reports early, if they need no more.
+   */
+  start(load: (early: (known: EarlyModel) => void) => Promise<Pipeline>, onDone?: (state: ModelState<Pipeline>) => void): void {
+    this.host.start(async (tell) => {
+      const model = await load((known) => tell(this.knownOf(known.text, known.graph)));
       // A model that stops working is reported (/health 503 with the reason, so the platform
       // restarts the Machine), not left answering every request with a 500.
       model.onLost((why) => this.host.fail(why.message));
@@ -126,17 +149,43 @@ export class EmbeddingService {
     if (this.host.state.status === 'ready') await this.host.state.model.close();
   }
 
+  private knownOf(text: ModelText, graph: string): Known {
+    return { text, identity: modelIdentity(text.manifestHash, graph) };
+  }
+
+  /** The text side and identity: early while the model loads, else from the model. */
+  private async known(signal?: AbortSignal): Promise<Known> {
+    const got = await this.host.early(signal);
+    return 'part' in got ? got.part : this.knownOf(got.model.text, got.model.graph);
+  }
+
   /** One vector per input. */
   async embed(inputs: Inputs, opts: EmbedOptions, signal?: AbortSignal): Promise<Embedded> {
-    const model = await this.host.get(signal);
-    if (opts.dimensions !== undefined && opts.dimensions !== model.dimensions) {
-      throw invalid(`dimensions: only ${model.dimensions} is supported; ${model.name} was not trained for shortened (Matryoshka) vectors, so cut vectors would lose quality`, { option: 'dimensions' });
+    const cache = opts.cache === 'bypass' ? undefined : this.cache;
+    // Without a cache nothing can be answered before the model: wait for it, as always.
+    const { text, identity } = cache !== undefined ? await this.known(signal) : await this.host.get(signal).then((m) => this.knownOf(m.text, m.graph));
+    if (opts.dimensions !== undefined && opts.dimensions !== text.dimensions) {
+      throw invalid(`dimensions: only ${text.dimensions} is supported; ${text.name} was not trained for shortened (Matryoshka) vectors, so cut vectors would lose quality`, { option: 'dimensions' });
     }
-    const { ids, tokens, truncated } = 'texts' in inputs ? await this.tokenizeFor(model, inputs.texts, opts) : this.checkIds(model, inputs.ids);
-    const raw = await this.batcher.submit(ids, signal);
-    const vectors = opts.normalize ? raw.map((v) => l2Normalize(v)) : raw;
+    const { ids, tokens, truncated } = 'texts' in inputs ? await this.tokenizeFor(text, inputs.texts, opts) : this.checkIds(text, inputs.ids);
+    let raw: Array<Float32Array | undefined>;
+    let cached = 0;
+    if (cache === undefined) {
+      raw = await this.batcher.submit(ids, signal);
+    } else {
+      raw = opts.cache === 'refresh' ? ids.map(() => undefined) : cache.lookup(identity, ids);
+      const missing = raw.flatMap((v, i) => (v === undefined ? [i] : []));
+      cached = ids.length - missing.length;
+      if (missing.length > 0) {
+        const rows = missing.map((i) => ids[i]);
+        const computed = await this.batcher.submit(rows, signal);
+        cache.store(identity, rows, computed);
+        missing.forEach((i, k) => (raw[i] = computed[k]));
+      }
+    }
+    const vectors = (raw as Float32Array[]).map((v) => (opts.normalize ? l2Normalize(v) : v));
     this.observer.embedded(ids.length, tokens, truncated);
-    return { vectors, tokens, truncated };
+    return { vectors, tokens, truncated, cached, model: text.name };
   }
 
   /**
@@ -145,7 +194,7 @@ export class EmbeddingService {
    */
   async tokenVectors(texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>, maxTokens: number, signal?: AbortSignal): Promise<TokenVectors> {
     const model = await this.host.get(signal);
-    const { ids, tokens, truncated } = await this.tokenizeFor(model, texts, opts);
+    const { ids, tokens, truncated } = await this.tokenizeFor(model.text, texts, opts);
     if (tokens > maxTokens) {
       throw new ServiceError('too_large', `${tokens} tokens in all, over the limit of ${maxTokens} token vectors per request (--max-token-vectors); send fewer or shorter texts`, 'too_many_tokens', undefined, {});
     }
@@ -155,15 +204,15 @@ export class EmbeddingService {
   }
 
   /** Cosine similarity of the first text's vector with each of the others'. */
-  async similarity(texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>, signal?: AbortSignal): Promise<{ scores: number[]; tokens: number }> {
-    const { vectors, tokens } = await this.embed({ texts }, { ...opts, normalize: true }, signal);
+  async similarity(texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>, signal?: AbortSignal): Promise<{ scores: number[]; tokens: number; cached: number }> {
+    const { vectors, tokens, cached } = await this.embed({ texts }, { ...opts, normalize: true }, signal);
     const [source, ...others] = vectors;
-    return { scores: others.map((v) => v.reduce((s, x, i) => s + x * source[i], 0)), tokens };
+    return { scores: others.map((v) => v.reduce((s, x, i) => s + x * source[i], 0)), tokens, cached };
   }
 
-  /** Each text's tokens (TEI's /tokenize), whole: no limit cuts them. The prompt only when asked for. */
+  /** Each text's tokens (TEI's /tokenize), whole: no limit cuts them. The prompt only when asked for. Needs no session. */
   async tokenize(texts: readonly string[], opts: { prompt?: string; instruction?: string; addSpecialTokens: boolean }, signal?: AbortSignal, each?: (t: TokenizedText, index: number) => Promise<void>): Promise<void> {
-    const model = await this.host.get(signal);
+    const { text: model } = await this.known(signal);
     for (const [index, raw] of texts.entries()) {
       let text = raw;
       if (opts.prompt !== undefined) {
@@ -180,14 +229,14 @@ export class EmbeddingService {
     }
   }
 
-  /** The model's own ids back to text (TEI's /decode). */
+  /** The model's own ids back to text (TEI's /decode). Needs no session. */
   async decode(ids: readonly number[][], skipSpecialTokens: boolean, signal?: AbortSignal): Promise<string[]> {
-    const model = await this.host.get(signal);
+    const { text: model } = await this.known(signal);
     this.checkIds(model, ids);
     return ids.map((row) => model.tokenizer.decode(row, skipSpecialTokens));
   }
 
-  private async tokenizeFor(model: Pipeline, texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>): Promise<{ ids: number[][]; tokens: number; truncated: number }> {
+  private async tokenizeFor(model: ModelText, texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>): Promise<{ ids: number[][]; tokens: number; truncated: number }> {
     try {
       return await prepareInputs(model.tokenizer, model.rules, texts, {
         prompt: opts.prompt,
@@ -203,7 +252,7 @@ export class EmbeddingService {
   }
 
   /** Model-native ids: each list non-empty and in the vocabulary, cut to the model's limit. */
-  private checkIds(model: Pipeline, ids: readonly number[][]): { ids: number[][]; tokens: number; truncated: number } {
+  private checkIds(model: ModelText, ids: readonly number[][]): { ids: number[][]; tokens: number; truncated: number } {
     const vocab = model.tokenizer.vocabSize;
     let truncated = 0;
     let tokens = 0;

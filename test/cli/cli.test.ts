@@ -225,3 +225,31 @@ test('the fixture command prints the folder alone on stdout (timings on stderr),
   assert.match(v.out, /int8 vs fp32 on 20 multilingual texts: min cosine 0\.9\d+/);
   assert.match(v.out, /int8 path: /);
 });
+
+test('embed --cache-dir: a text embedded before comes from the cache, the same vector; cache shows and clears the store', { timeout: 120_000 }, async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ortos-cache-'));
+  try {
+    const first = run(['embed', '--model-dir', modelDir, '--cache-dir', dir, 'привет', 'мир']);
+    assert.equal(first.code, 0, first.err);
+    assert.doesNotMatch(first.err, /from the cache/);
+    const again = run(['embed', '--model-dir', modelDir, 'привет', 'новый текст'], undefined, { CACHE_DIR: dir });
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.err, /1 of 2 inputs came from the cache/);
+    assert.equal(again.out.split('\n')[0], first.out.split('\n')[0]);
+    const shown = run(['cache', '--cache-dir', dir]);
+    assert.equal(shown.code, 0, shown.err);
+    assert.equal((JSON.parse(shown.out) as { entries: number }).entries, 3);
+    const cleared = run(['cache', '--cache-dir', dir, '--clear']);
+    assert.match(cleared.err, /removed 3 vectors/);
+    assert.equal((JSON.parse(cleared.out) as { entries: number }).entries, 0);
+    assert.doesNotMatch(run(['embed', '--model-dir', modelDir, '--cache-dir', dir, 'привет']).err, /from the cache/);
+    const wrong = run(['cache', '--cache-dir', join(dir, 'nothing-here')]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.err, /no embedding cache in .*nothing-here/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

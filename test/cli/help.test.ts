@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Env, Flags } from '../../src/settings/setting.js';
 import type { Options } from '../../src/cli/args.js';
+import { CACHE_HELP, CACHE_OPTIONS } from '../../src/cli/cache.js';
 import { COST_HELP, COST_OPTIONS } from '../../src/cli/cost.js';
 import { EMBED_HELP, EMBED_OPTIONS, embedSettings } from '../../src/cli/embed.js';
 import { PREPARE_HELP, PREPARE_OPTIONS, prepareSettings } from '../../src/cli/prepare.js';
@@ -32,6 +33,7 @@ const COMMANDS: Array<[string, Options, string, ((flags: Flags, env: Env) => unk
   ['embed', EMBED_OPTIONS, EMBED_HELP, embedSettings],
   ['verify', VERIFY_OPTIONS, VERIFY_HELP, verifySettings],
   ['cost', COST_OPTIONS, COST_HELP, null],
+  ['cache', CACHE_OPTIONS, CACHE_HELP, null],
 ];
 
 for (const [name, options, help, settings] of COMMANDS) {

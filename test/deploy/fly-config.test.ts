@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'smol-toml';
+import { CACHE_TABLE } from '../../src/settings/cache.js';
 import { serveConfig } from '../../src/settings/serve.js';
+import { readAll } from '../../src/settings/setting.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 
 type Toml = Record<string, unknown>;
@@ -48,6 +50,10 @@ test('the volume variant mounts /data, keeps HF_HOME there and builds without a 
   const mounts = t.mounts as Toml;
   assert.equal(mounts.destination, '/data');
   assert.equal((t.env as Toml).HF_HOME, '/data/huggingface');
+  // The embedding cache on the volume too, read by the same table serve reads it with.
+  const cache = readAll(CACHE_TABLE, {}, t.env as Record<string, string>);
+  assert.ok(cache.cacheDir?.startsWith('/data/'), `CACHE_DIR ${cache.cacheDir} is on the volume`);
+  assert.ok(cache.cacheDiskMb * 2 ** 20 < 1e9 / 2, 'the store leaves the 1 GB volume room for the model');
   const args = (t.build as Toml).args as Toml;
   assert.equal(args.MODEL_STORE, 'volume');
   assert.equal(args.PREPARED_DIR, '');

@@ -12,7 +12,8 @@ const auth = { authorization: `Bearer ${KEY}` };
 
 before(async () => {
   const { modelDir } = await preparedFixture('tiny', 'int8');
-  s = await spawnServe(['--model-dir', modelDir, '--api-key', KEY, '--max-queued-inputs', '64', '--threads', '1']);
+  // No embedding cache: the same bodies are sent again and again, and each must load the queue.
+  s = await spawnServe(['--model-dir', modelDir, '--api-key', KEY, '--max-queued-inputs', '64', '--threads', '1', '--cache-memory-mb', '0']);
   await s.waitFor('model ready');
 });
 after(async () => {

@@ -17,10 +17,11 @@ let s: ServeProcess;
 let base: ServeProcess;
 before(async () => {
   const e5 = await preparedFixture('e5-base', 'int8');
-  base = await spawnServe(['--model-dir', e5.modelDir, '--threads', '1', '--max-queue-wait', '10m']);
+  // No embedding cache: the same hostile body goes to every route, and each must be worked through.
+  base = await spawnServe(['--model-dir', e5.modelDir, '--threads', '1', '--max-queue-wait', '10m', '--cache-memory-mb', '0']);
   await base.waitFor('model ready', 120_000);
   const { modelDir } = await preparedFixture('tiny', 'int8');
-  s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m']);
+  s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m', '--cache-memory-mb', '0']);
   await s.waitFor('model ready', 60_000);
 });
 after(async () => {

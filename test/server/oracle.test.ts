@@ -211,8 +211,9 @@ test('concurrent requests of distinct texts on every embedding route: each gets 
     return Number(m[1]);
   };
   const before = await runsSoFar();
-  // Work ahead of them in the queue, so the requests below wait together and share runs.
-  const ahead = post('/embed', { inputs: Array.from({ length: 64 }, () => LONG), truncate: true });
+  // Work ahead of them in the queue, so the requests below wait together and share runs (not
+  // from the embedding cache, which has LONG from the tests above).
+  const ahead = fetch(`${s.url}/embed`, { method: 'POST', headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ inputs: Array.from({ length: 64 }, () => LONG), truncate: true }) });
   for (;;) {
     const q = /^ortos_queue_inputs (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text());
     if (q !== null && Number(q[1]) > 0) break;

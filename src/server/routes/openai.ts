@@ -7,6 +7,7 @@ import type { ServeConfig } from '../../settings/serve.js';
 import { readJson, sendJson } from '../http-io.js';
 import { OpenAiEmbeddings, parseBody } from '../schemas.js';
 import type { EmbeddingService, EmbedOptions } from '../../service/embedding-service.js';
+import { cachedHeader, cacheMode } from './cache-control.js';
 import { CL100K_REGULAR, isCl100kId, loadCl100k } from '../../tokenizer/cl100k.js';
 import { checkedInputs, splitInput } from './limits.js';
 import type { Route } from './route.js';
@@ -50,7 +51,7 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
         const body = parseBody(OpenAiEmbeddings, await readJson(req, cfg.maxBodyBytes));
         const input = checkedInputs(splitInput(body.input), cfg, 'input', note);
         // Cut to the model's limit as OpenAI's own models are not: its clients cannot ask for it.
-        const opts: EmbedOptions = { prompt: body.input_type ?? promptOfModelName(body.model), lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions };
+        const opts: EmbedOptions = { prompt: body.input_type ?? promptOfModelName(body.model), lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions, cache: cacheMode(req) };
         let result;
         if ('texts' in input) {
           result = await service.embed(input, opts, signal);
@@ -64,14 +65,14 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
             : await service.embed({ texts: await decodeCl100k(input.ids) }, opts, signal);
         }
         note.tokens = result.tokens;
+        if (result.cached > 0) note.cached = result.cached;
         const asBase64 = body.encoding_format === 'base64';
-        const state = service.state;
         sendJson(res, 200, {
           object: 'list',
           data: result.vectors.map((v, index) => ({ object: 'embedding', index, embedding: asBase64 ? base64Of(v) : Array.from(v) })),
-          model: body.model ?? cfg.servedName ?? (state.status === 'ready' ? state.model.name : 'unknown'),
+          model: body.model ?? cfg.servedName ?? result.model,
           usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
-        }, result.truncated > 0 ? { 'x-truncated-inputs': String(result.truncated) } : {});
+        }, { ...(result.truncated > 0 ? { 'x-truncated-inputs': String(result.truncated) } : {}), ...cachedHeader(result.cached) });
       },
     },
   };

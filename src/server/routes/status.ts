@@ -42,6 +42,7 @@ export function statusRoutes(cfg: ServeConfig, service: EmbeddingService, metric
             max_queued_inputs: cfg.maxQueuedInputs,
             max_queue_wait_ms: cfg.maxQueueWaitMs,
           },
+          cache: service.cache?.stats() ?? null,
         });
       },
     },

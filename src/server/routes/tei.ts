@@ -8,6 +8,7 @@ import type { ServeConfig } from '../../settings/serve.js';
 import { readJson, sendJson } from '../http-io.js';
 import { parseBody, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from '../schemas.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';
+import { cachedHeader, cacheMode } from './cache-control.js';
 import { checkedInputs, splitInput } from './limits.js';
 import type { Route } from './route.js';
 
@@ -31,10 +32,12 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
           truncate: body.truncate ?? false,
           direction: direction(body.truncation_direction),
           dimensions: body.dimensions ?? undefined,
+          cache: cacheMode(req),
         };
         const result = await service.embed(input, opts, signal);
         note.tokens = result.tokens;
-        sendJson(res, 200, result.vectors.map((v) => Array.from(v)));
+        if (result.cached > 0) note.cached = result.cached;
+        sendJson(res, 200, result.vectors.map((v) => Array.from(v)), cachedHeader(result.cached));
       },
     },
 
@@ -73,14 +76,16 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
         if (body.inputs.sentences.length === 0) throw badRequest('inputs.sentences must not be an empty list', 'inputs.sentences');
         const all = texts([body.inputs.source_sentence, ...body.inputs.sentences], 'inputs.sentences', note);
         const p = body.parameters ?? {};
-        const { scores, tokens } = await service.similarity(all, {
+        const { scores, tokens, cached } = await service.similarity(all, {
           prompt: p.prompt_name ?? undefined,
           instruction: p.instruction ?? undefined,
           truncate: p.truncate ?? false,
           direction: direction(p.truncation_direction),
+          cache: cacheMode(req),
         }, signal);
         note.tokens = tokens;
-        sendJson(res, 200, scores);
+        if (cached > 0) note.cached = cached;
+        sendJson(res, 200, scores, cachedHeader(cached));
       },
     },
 
