@@ -10,7 +10,7 @@
 // 4. Wake and RSS after wake: no cache, the in-memory cache, and an empty persistent cache too,
 //    alternating run by run.
 //
-//   node build/bench/src/cache.js [--runs N]
+//   node build/bench/src/cache.js [--runs N] [--only query|corpus|volume|wake]
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,12 +51,15 @@ async function oneQuery(url: string, headers: Record<string, string>, n: number)
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+  const part = (name: string): boolean => only === null || only === name;
   const machine = machineInfo();
   const { modelDir, preparedDir } = await preparedFixture('e5-base', 'int8');
   const work = mkdtempSync(join(tmpdir(), 'ortos-bench-cache-'));
   const result: Record<string, unknown> = { machine };
   try {
     // 1. One repeated short query.
+    if (part('query')) {
     console.log('one repeated query …');
     const s = await serve(modelDir, []);
     await oneQuery(s.url, {}, 20);
@@ -65,28 +68,37 @@ async function main(): Promise<void> {
     await stop(s);
     result.repeatedQuery = { computed, hit };
     console.log(`one repeated query over HTTP: p50 ${hit.p50.toFixed(2)} ms from the cache, ${computed.p50.toFixed(2)} ms computed (p95 ${hit.p95.toFixed(2)} / ${computed.p95.toFixed(2)})`);
+    }
 
     // 2. A corpus re-embedded with 10% of its passages changed.
+    if (part('corpus')) {
     console.log('re-embedding a corpus …');
     const corpus = multilingualSample(2000, 11).map((t) => `passage: ${t}`);
-    const changed = corpus.map((t, i) => (i % 10 === 3 ? `${t} (изменено)` : t));
-    const none = await serve(modelDir, ['--cache-memory-mb', '0']);
-    const without = await ortosLoad(none.url, changed, 32, 1);
-    await stop(none);
     const dir = join(work, 'corpus-cache');
     const first = await serve(modelDir, ['--cache-memory-mb', '0', '--cache-dir', dir]);
     const filling = await ortosLoad(first.url, corpus, 32, 1);
     await stop(first);
-    // A new process: the vectors come from the persistent tier, as after a redeploy.
-    const second = await serve(modelDir, ['--cache-memory-mb', '0', '--cache-dir', dir]);
-    const withCache = await ortosLoad(second.url, changed, 32, 1);
-    await stop(second);
     const secs = (f: { textsPerSec: number }): number => corpus.length / f.textsPerSec;
-    result.corpus = { passages: corpus.length, changed: changed.filter((t, i) => t !== corpus[i]).length, withoutCacheS: secs(without), firstPassS: secs(filling), withCacheS: secs(withCache), speedup: secs(without) / secs(withCache) };
-    console.log(`2,000 passages, 10% changed: ${secs(withCache).toFixed(2)} s with the cache (a new process on its directory), ${secs(without).toFixed(2)} s without: ${(secs(without) / secs(withCache)).toFixed(1)}×; the first pass that filled it ${secs(filling).toFixed(2)} s`);
+    const rows: Array<Record<string, number>> = [];
+    // Requests of 32 (a common client batch) and of 128; each size changes its own 10%.
+    for (const per of [32, 128]) {
+      const changed = corpus.map((t, i) => (i % 10 === 3 ? `${t} (изменено, ${per})` : t));
+      const none = await serve(modelDir, ['--cache-memory-mb', '0']);
+      const without = await ortosLoad(none.url, changed, per, 1);
+      await stop(none);
+      // A new process: the vectors come from the persistent tier, as after a redeploy.
+      const again = await serve(modelDir, ['--cache-memory-mb', '0', '--cache-dir', dir]);
+      const withCache = await ortosLoad(again.url, changed, per, 1);
+      await stop(again);
+      rows.push({ perRequest: per, withoutCacheS: secs(without), withCacheS: secs(withCache), speedup: secs(without) / secs(withCache) });
+      console.log(`2,000 passages, 10% changed, ${per} per request: ${secs(withCache).toFixed(2)} s with the cache (a new process on its directory), ${secs(without).toFixed(2)} s without: ${(secs(without) / secs(withCache)).toFixed(1)}×`);
+    }
+    console.log(`the first pass, which filled the cache: ${secs(filling).toFixed(2)} s`);
+    result.corpus = { passages: corpus.length, changedShare: 0.1, firstPassS: secs(filling), runs: rows };
+    }
 
     // 3. Cold start on a throttled volume with a warm persistent cache.
-    const why = unavailable();
+    const why = part('volume') ? unavailable() : 'not asked for';
     if (why) {
       console.log(`cold start on a 16 MiB/s volume: skipped (${why})`);
       result.slowVolume = { skipped: why };
@@ -134,6 +146,7 @@ async function main(): Promise<void> {
     }
 
     // 4. Wake: no cache, the in-memory cache (the default), and an empty persistent cache too.
+    if (part('wake')) {
     console.log('wake …');
     const modes: Array<[string, () => string[]]> = [
       ['no cache', () => ['--cache-memory-mb', '0']],
@@ -151,6 +164,7 @@ async function main(): Promise<void> {
       console.log(`| ${m} | ${median(w.cold.map((r) => r.firstResponseMs)).toFixed(0)} | ${median(w.warm.map((r) => r.firstResponseMs)).toFixed(0)} | ${median(w.warm.map((r) => r.peakRssMB)).toFixed(0)} |`);
     }
     result.wake = wakes;
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
