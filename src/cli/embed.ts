@@ -1,15 +1,39 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { embedFile, JobError } from '../corpus/embed-file.js';
+import { Progress } from '../corpus/progress.js';
+import { countRows, formatOf, INPUT_FORMATS, type InputFormat } from '../corpus/read-input.js';
 import { EmbeddingCache } from '../cache/embedding-cache.js';
 import { CACHE_TABLE } from '../settings/cache.js';
 import { ServiceError } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { EmbeddingService } from '../service/embedding-service.js';
+import { EmbeddingService, type EmbedOptions } from '../service/embedding-service.js';
 import { ensurePrepared } from '../prepare/ensure.js';
 import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } from '../settings/engine.js';
 import { ConfigError } from '../settings/errors.js';
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
-import { helpOf, onOff, optionsOf, readAll, text, type Env, type Flags, type Values } from '../settings/setting.js';
+import { choice, helpOf, integer, onOff, optionsOf, readAll, text, type Env, type Flags, type Setting, type Values } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
+
+const FILE_TABLE = {
+  input: text('input', undefined, 'FILE', `embed every row of FILE: text lines, JSONL (.jsonl, .ndjson) or CSV (.csv), by
+its extension unless --input-format says`),
+  output: text('output', undefined, 'FILE', `write JSONL there, one {"id", "embedding"} a row in input order (needs --input).
+Run the same command again after an interruption: it continues where it stopped`),
+  inputFormat: {
+    ...text('input-format', undefined, 'F', 'text, jsonl or csv (default: by the extension)'),
+    read(raw: string | undefined): InputFormat | undefined {
+      if (raw !== undefined && !(INPUT_FORMATS as readonly string[]).includes(raw)) throw new ConfigError(`--input-format must be one of ${INPUT_FORMATS.join(', ')}, not "${raw}"`);
+      return raw as InputFormat | undefined;
+    },
+  } satisfies Setting<InputFormat | undefined>,
+  textField: { ...text('text-field', undefined, 'NAME', 'the JSONL field or CSV column of the text', 'text'), read: (raw: string | undefined) => raw ?? 'text' } satisfies Setting<string>,
+  idField: text('id-field', undefined, 'NAME', 'the JSONL field or CSV column of the id (default: the line number)'),
+  onError: choice('on-error', undefined, 'M', ['stop', 'skip'] as const, 'stop', `a bad row (not JSON, no text, empty, too long, not UTF-8) stops the job (stop), or is
+left out and listed in OUTPUT.skipped.jsonl with its line number (skip)`),
+  maxChars: integer('max-chars', undefined, 'N', 32_768, 1, 10_000_000, 'characters a row may have'),
+  batchRows: integer('batch-rows', undefined, 'N', 64, 1, 4096, 'rows per model call, and per checkpoint'),
+};
 
 const EMBED_TABLE = {
   inputType: text('input-type', undefined, 'NAME', `the prompt: query (the e5 default; also for symmetric tasks), passage, or\nany name in the model's config_sentence_transformers.json`),
@@ -20,6 +44,7 @@ import { log, RANDOM_WEIGHTS } from './log.js';
 
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
        … | ortos-embed embed [options]          (one text per line on stdin)
+       ortos-embed embed [options] --input FILE --output OUT.jsonl
 
 Prints one JSON array (the vector) per input on stdout, in input order. Empty lines on
 stdin are skipped (stderr says how many), so line N of the output is the Nth non-empty line.
@@ -28,6 +53,9 @@ or "passage: "; its files or the built-in table say which; "ortos-embed serve" s
 in GET /info).
 
 ${helpOf(EMBED_TABLE)}
+
+Files (a corpus; with a --cache-dir, rows embedded before are not computed again):
+${helpOf(FILE_TABLE)}
 
 Embedding cache (sizes in MiB; with --cache-dir, texts embedded before are not computed again):
 ${helpOf(CACHE_TABLE)}
@@ -42,20 +70,24 @@ async function readStdinLines(): Promise<string[]> {
   return lines;
 }
 
-export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE, CACHE_TABLE) satisfies Options;
+export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE, FILE_TABLE, CACHE_TABLE) satisfies Options;
 
 /** Everything embed reads from its flags and the environment, validated once. */
-export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean; cache: Values<typeof CACHE_TABLE> } {
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean; cache: Values<typeof CACHE_TABLE>; file: Values<typeof FILE_TABLE> } {
   const own = readAll(EMBED_TABLE, flags, env);
   if (own.inputType !== undefined && own.inputType.trim() === '') throw new ConfigError('--input-type needs a prompt name, such as query or passage');
-  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, cache: readAll(CACHE_TABLE, flags, env) };
+  const file = readAll(FILE_TABLE, flags, env);
+  if ((file.input === undefined) !== (file.output === undefined)) throw new ConfigError('--input and --output go together: the vectors of FILE go to the output file');
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, cache: readAll(CACHE_TABLE, flags, env), file };
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const { flags, positionals, helped } = parse(argv, EMBED_OPTIONS, 'embed', EMBED_HELP, true);
   if (helped) return 0;
-  const { model, engine, prompt, normalize, truncate, cache: cacheCfg } = embedSettings(flags, env);
-  const textsPromise = positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
+  const { model, engine, prompt, normalize, truncate, cache: cacheCfg, file } = embedSettings(flags, env);
+  if (file.input !== undefined && positionals.length > 0) throw new ConfigError('give texts as arguments or --input FILE, not both');
+  if (file.input !== undefined && !existsSync(file.input)) throw new ConfigError(`--input ${file.input}: no such file`);
+  const textsPromise = file.input !== undefined ? Promise.resolve([]) : positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const cache = await EmbeddingCache.open({
     memoryBytes: cacheCfg.cacheMemoryMb * 2 ** 20,
@@ -65,6 +97,12 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   });
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
   if (pipeline.manifest.config.randomWeights) log(RANDOM_WEIGHTS);
+  if (file.input !== undefined && file.output !== undefined) {
+    const code = await embedInputFile(EmbeddingService.over(pipeline, undefined, cache), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `${pipeline.text.manifestHash}`);
+    cache.close();
+    await pipeline.close();
+    return code;
+  }
   const given = await textsPromise;
   // An empty line is not a text to embed (a trailing newline, a blank line between
   // paragraphs): it is skipped, and said so, rather than turned into a vector of "query: ".
@@ -92,4 +130,26 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   cache.close();
   await pipeline.close();
   return 0;
+}
+
+/** `embed --input FILE --output FILE`: the whole file, resumable; the exit code. */
+async function embedInputFile(door: EmbeddingService, file: Values<typeof FILE_TABLE> & { input: string; output: string }, embed: Omit<EmbedOptions, 'cache'>, model: string): Promise<number> {
+  const format = file.inputFormat ?? formatOf(file.input);
+  const input = { format, textField: file.textField, idField: file.idField, maxChars: file.maxChars };
+  const total = await countRows(file.input, input);
+  const tty = process.stderr.isTTY === true;
+  try {
+    const r = await embedFile(door, { ...input, input: file.input, output: file.output, onError: file.onError, batchRows: file.batchRows, embed, model },
+      (from) => new Progress(total, from, tty, (s) => process.stderr.write(s)));
+    if (r.alreadyComplete) {
+      log(`${file.output} is complete already (${r.embedded} rows${r.skipped > 0 ? `, ${r.skipped} skipped` : ''}); nothing to do`);
+      return 0;
+    }
+    log(`${r.resumedAt > 0 ? `resumed at row ${r.resumedAt + 1}; ` : ''}${r.embedded} rows in ${file.output}` +
+      `${r.skipped > 0 ? `, ${r.skipped} skipped (listed in ${file.output}.skipped.jsonl)` : ''}${r.cached > 0 ? `, ${r.cached} from the cache` : ''}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof JobError) throw new ConfigError(e.message);
+    throw e;
+  }
 }

@@ -1,0 +1,126 @@
+// `embed --input FILE --output FILE`: every row of the input embedded through the door, written
+// as JSONL ({"id", "embedding"}) in input order, with progress, and resumable: the same command
+// run again after Ctrl-C, kill -9 or a lost Machine continues where the last checkpoint stood,
+// and the output holds every row exactly once (checkpoint.ts). Bad rows stop the job with their
+// line number, or with --on-error skip are listed in <output>.skipped.jsonl and left out.
+
+import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { EmbeddingService, EmbedOptions } from '../service/embedding-service.js';
+import { checkpointPath, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import type { Progress } from './progress.js';
+import { readInput, type InputOptions, type Row } from './read-input.js';
+
+export interface FileJob extends InputOptions {
+  input: string;
+  output: string;
+  onError: 'stop' | 'skip';
+  /** Rows per call to the door (one checkpoint each). */
+  batchRows: number;
+  embed: Omit<EmbedOptions, 'cache'>;
+  /** Names the model, so that a resume with another model is refused. */
+  model: string;
+}
+
+export interface JobReport {
+  rows: number;
+  embedded: number;
+  skipped: number;
+  cached: number;
+  tokens: number;
+  /** Rows done before this run (a resume), or 0. */
+  resumedAt: number;
+  alreadyComplete: boolean;
+}
+
+/** A problem with the job or its input, said to the user as it is (exit 2). */
+export class JobError extends Error {}
+
+export const skippedPath = (output: string): string => `${output}.skipped.jsonl`;
+
+export async function embedFile(door: EmbeddingService, job: FileJob, progress: (from: number) => Progress): Promise<JobReport> {
+  const key = JSON.stringify({ input: resolve(job.input), format: job.format, text: job.textField, id: job.idField ?? null, model: job.model, embed: job.embed, maxChars: job.maxChars });
+  let cp = readCheckpoint(job.output);
+  if (cp === null && existsSync(job.output) && statSync(job.output).size > 0) {
+    throw new JobError(`${job.output} exists and was not written by a job of this command (no ${checkpointPath(job.output)}): remove it or choose another --output`);
+  }
+  if (cp !== null && cp.job !== key) {
+    throw new JobError(`${job.output} is the output of another job (another input file, fields, prompt, options or model; see ${checkpointPath(job.output)}): remove both or choose another --output`);
+  }
+  if (cp?.complete) return { rows: cp.rows, embedded: cp.embedded, skipped: cp.skipped, cached: 0, tokens: 0, resumedAt: cp.rows, alreadyComplete: true };
+  cp ??= { job: key, rows: 0, outputBytes: 0, skippedBytes: 0, embedded: 0, skipped: 0, complete: false };
+  const resumedAt = cp.rows;
+
+  // Back to the last checkpoint: what was written after it is written again.
+  const out = openSync(job.output, existsSync(job.output) ? 'r+' : 'w');
+  const skippedFile = skippedPath(job.output);
+  const skip = openSync(skippedFile, existsSync(skippedFile) ? 'r+' : 'w');
+  truncateSync(job.output, cp.outputBytes);
+  truncateSync(skippedFile, cp.skippedBytes);
+  const state: Checkpoint = { ...cp };
+  const bar = progress(resumedAt);
+  let cached = 0;
+  let tokens = 0;
+  let batch: Array<Extract<Row, { text: string }>> = [];
+  let skippedLines: string[] = [];
+  let lastIndex = resumedAt - 1;
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0 && skippedLines.length === 0) return;
+    let text = '';
+    if (batch.length > 0) {
+      const result = await door.embed({ texts: batch.map((r) => r.text) }, job.embed);
+      cached += result.cached;
+      tokens += result.tokens;
+      batch.forEach((r, i) => (text += `${JSON.stringify({ id: r.id, embedding: Array.from(result.vectors[i]) })}\n`));
+    }
+    const skipText = skippedLines.join('');
+    state.outputBytes += writeAll(out, text, state.outputBytes);
+    state.skippedBytes += writeAll(skip, skipText, state.skippedBytes);
+    fsyncSync(out);
+    fsyncSync(skip);
+    state.embedded += batch.length;
+    state.skipped += skippedLines.length;
+    state.rows = lastIndex + 1;
+    writeCheckpoint(job.output, state);
+    batch = [];
+    skippedLines = [];
+    bar.update(state.rows, tokens);
+  };
+
+  try {
+    for await (const row of readInput(job.input, job, resumedAt)) {
+      if ('error' in row) {
+        if (job.onError === 'stop' || row.fatal === true) {
+          await flush();
+          throw new JobError(`${job.input}:${row.line}: ${row.error}${row.fatal === true ? '' : ' (--on-error skip leaves such rows out and lists them)'}. ` +
+            `The ${state.rows.toLocaleString('en')} rows before it are in ${job.output}; fix the row and run the same command again to continue`);
+        }
+        skippedLines.push(`${JSON.stringify({ line: row.line, error: row.error })}\n`);
+      } else {
+        batch.push(row);
+      }
+      lastIndex = row.index;
+      if (batch.length >= job.batchRows || skippedLines.length >= job.batchRows) await flush();
+    }
+    await flush();
+    state.complete = true;
+    writeCheckpoint(job.output, state);
+    bar.update(state.rows, tokens, true);
+  } finally {
+    bar.end();
+    closeSync(out);
+    closeSync(skip);
+    // Only a job that skipped rows leaves the list of them.
+    if (state.skippedBytes === 0) rmSync(skippedFile, { force: true });
+  }
+  return { rows: state.rows, embedded: state.embedded, skipped: state.skipped, cached, tokens, resumedAt, alreadyComplete: false };
+}
+
+function writeAll(fd: number, text: string, at: number): number {
+  if (text === '') return 0;
+  const bytes = Buffer.from(text, 'utf8');
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+  return bytes.length;
+}
