@@ -99,7 +99,7 @@ export interface Forward {
   dim: number;
 }
 
-/** What the embedder runs: a session here (OnnxSession) or on its own thread (ThreadedSession). */
+/** What the embedder runs: an onnxruntime session (on the inference thread; tests run one here too). */
 export interface ModelSession {
   readonly io: ModelIo;
   readonly takesEmbeddings: boolean;

@@ -1,12 +1,17 @@
 // The inference thread: loads onnxruntime, picks the graph this CPU runs exactly, owns the
-// session and runs it, so that a model run (a 512-token e5-base input takes ~0.25 s on one
-// core) never holds the event loop that answers /health and other requests. onnxruntime-node's
-// `run` is synchronous on the calling thread (its backend wraps the native call in
-// setImmediate), so it needs a thread of its own. Protocol: see threaded-session.ts.
+// session, the word-embedding rows and the embedder, and runs whole batches (lookup, the
+// session, pooling), so that a model run (a 512-token e5-base input takes ~0.25 s on one core)
+// never holds the event loop that answers /health and other requests, and only token ids go in
+// and pooled vectors come out: the big arrays of a run (the looked-up embeddings and the last
+// hidden state, 29 MB each for 32 long passages) stay on this thread. onnxruntime-node's `run`
+// is synchronous on the calling thread (its backend wraps the native call in setImmediate), so
+// it needs a thread of its own. Protocol: see threaded-session.ts.
 
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readManifest } from '../model/manifest.js';
+import { Embedder } from './embedder.js';
+import { EmbeddingRows } from './embedding-rows.js';
 import { chooseGraph } from './graph-choice.js';
 import type { Int8Choice, Int8Weights } from './int8-kernels.js';
 import { OnnxSession, ort, type SessionMemory } from './onnx-session.js';
@@ -15,23 +20,24 @@ export interface WorkerLoad {
   preparedDir: string;
   int8Weights: Int8Weights;
   threads: number;
+  batchTokens: number;
   memory?: SessionMemory;
 }
 
-export interface ForwardRequest {
+/** One batch: the rows' ids back to back, each row's length, and which rows want token vectors. */
+export interface RunRequest {
   id: number;
-  ids: BigInt64Array;
-  mask: BigInt64Array;
-  rows: number;
-  cols: number;
-  embeds?: Float32Array;
+  ids: Int32Array;
+  lengths: Int32Array;
+  tokens: Uint8Array | null;
 }
 
 export type WorkerReply =
   | { kind: 'graph'; graph: string; int8: Int8Choice | null }
   | { kind: 'ready'; inputs: string[]; outputs: string[]; graph: string; int8: Int8Choice | null }
   | { kind: 'failed'; message: string }
-  | { kind: 'forward'; id: number; hidden: Float32Array; dim: number }
+  /** Per row, in row order, its vector (or token vectors) back to back in `data`, from `offsets[r]` to `offsets[r + 1]`. */
+  | { kind: 'run'; id: number; data: Float32Array; offsets: Int32Array }
   | { kind: 'error'; id: number; message: string };
 
 const port = parentPort;
@@ -44,21 +50,29 @@ try {
   const { graph, int8 } = await chooseGraph(manifest, load.int8Weights, ort);
   // Known long before the session is open: the embedding cache can answer with it meanwhile.
   port.postMessage({ kind: 'graph', graph, int8 } satisfies WorkerReply);
+  const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(load.preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
   const session = await OnnxSession.load(join(load.preparedDir, graph), { threads: load.threads, memory: load.memory });
+  const rows = await rowsPromise;
+  const embedder = new Embedder(session, { batchTokens: load.batchTokens, padId: manifest.config.padId, pooling: manifest.rules.pooling, rows });
   port.postMessage({ kind: 'ready', inputs: session.io.inputs, outputs: session.io.outputs, graph, int8 } satisfies WorkerReply);
-  port.on('message', (msg: ForwardRequest | 'release') => {
+  port.on('message', (msg: RunRequest | 'release') => {
     if (msg === 'release') {
-      void session.release().then(() => port.close());
+      void Promise.all([session.release(), rows?.close()]).then(() => port.close());
       return;
     }
-    session.forward(msg.ids, msg.mask, msg.rows, msg.cols, msg.embeds).then(
-      ({ hidden, dim }) => {
-        const reply: WorkerReply = { kind: 'forward', id: msg.id, hidden, dim };
-        try {
-          port.postMessage(reply, [hidden.buffer as ArrayBuffer]);
-        } catch {
-          port.postMessage(reply); // a buffer onnxruntime keeps cannot be moved: copied instead
-        }
+    const inputs: number[][] = [];
+    let at = 0;
+    for (const n of msg.lengths) {
+      inputs.push(Array.from(msg.ids.subarray(at, at + n)));
+      at += n;
+    }
+    embedder.run(inputs, msg.tokens === null ? null : Array.from(msg.tokens, (t) => t === 1)).then(
+      (vectors) => {
+        const offsets = new Int32Array(vectors.length + 1);
+        vectors.forEach((v, r) => (offsets[r + 1] = offsets[r] + v.length));
+        const data = new Float32Array(offsets[vectors.length]);
+        vectors.forEach((v, r) => data.set(v, offsets[r]));
+        port.postMessage({ kind: 'run', id: msg.id, data, offsets } satisfies WorkerReply, [data.buffer, offsets.buffer]);
       },
       (e: unknown) => port.postMessage({ kind: 'error', id: msg.id, message: (e as Error).message ?? String(e) } satisfies WorkerReply),
     );

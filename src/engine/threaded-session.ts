@@ -1,16 +1,16 @@
-// The onnxruntime session, run on a thread of its own (session-worker.ts): the same surface as
-// OnnxSession (forward, io, release) for the embedder, with the model run off the event loop.
-// Inputs go to the thread by transfer, the hidden state comes back the same way.
+// The model, run on a thread of its own (session-worker.ts): a batch of token ids in, per row its
+// pooled vector (or its token vectors) out, as Embedder.run gives them, with the whole run (word
+// embeddings, session, pooling) off the event loop. Both ways by transfer, not copy.
 
 import { Worker } from 'node:worker_threads';
 import { keepOnnxruntimeQuiet } from '../settings/environment.js';
 import type { Int8Choice } from './int8-kernels.js';
-import type { Forward, ModelIo, ModelSession } from './onnx-session.js';
-import type { ForwardRequest, WorkerLoad, WorkerReply } from './session-worker.js';
+import type { ModelIo } from './onnx-session.js';
+import type { RunRequest, WorkerLoad, WorkerReply } from './session-worker.js';
 
-export class ThreadedSession implements ModelSession {
+export class ThreadedSession {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (f: Forward) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>();
   private stopped: Error | null = null;
   private released = false;
   private readonly lost: Array<(why: Error) => void> = [];
@@ -20,11 +20,11 @@ export class ThreadedSession implements ModelSession {
     readonly io: ModelIo,
   ) {
     worker.on('message', (m: WorkerReply) => {
-      if (m.kind !== 'forward' && m.kind !== 'error') return;
+      if (m.kind !== 'run' && m.kind !== 'error') return;
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref();
-      if (m.kind === 'forward') p?.resolve({ hidden: m.hidden, dim: m.dim });
+      if (m.kind === 'run') p?.resolve(Array.from({ length: m.offsets.length - 1 }, (_, r) => m.data.subarray(m.offsets[r], m.offsets[r + 1])));
       else p?.reject(new Error(m.message));
     });
     const stop = (why: Error): void => {
@@ -67,17 +67,23 @@ export class ThreadedSession implements ModelSession {
     });
   }
 
-  /** Whether the graph takes the looked-up word embeddings as an input (prepared format 3). */
-  get takesEmbeddings(): boolean {
-    return this.io.inputs.includes('inputs_embeds');
-  }
-
-  /** As OnnxSession.forward; the arrays passed in are moved to the thread (unusable after). */
-  forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward> {
+  /**
+   * One model run of these inputs as one padded batch: per input, in input order, its pooled
+   * vector (not normalized), or where `tokens[i]` is set all its token vectors back to back
+   * (see Embedder.run). The vectors are views into one buffer that came from the thread.
+   */
+  run(inputs: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
-    const request: ForwardRequest = { id, ids, mask, rows, cols, embeds };
-    const transfer = [ids.buffer, mask.buffer, ...(embeds ? [embeds.buffer] : [])] as ArrayBuffer[];
+    const lengths = Int32Array.from(inputs, (row) => row.length);
+    const ids = new Int32Array(lengths.reduce((a, n) => a + n, 0));
+    let at = 0;
+    for (const row of inputs) {
+      ids.set(row, at);
+      at += row.length;
+    }
+    const request: RunRequest = { id, ids, lengths, tokens: tokens === null ? null : Uint8Array.from(tokens, (t) => (t ? 1 : 0)) };
+    const transfer = [ids.buffer, lengths.buffer, ...(request.tokens ? [request.tokens.buffer] : [])] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });

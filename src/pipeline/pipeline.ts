@@ -1,13 +1,9 @@
-// The loaded model as one object: its files' rules, the tokenizer, and model runs (the
-// session on its thread, pooling). Requests reach it through the door
+// The loaded model as one object: its text side (rules, tokenizer) and model runs (embedding
+// rows, session and pooling, all on the inference thread). Requests reach it through the door
 // (service/embedding-service.ts), which tokenizes, queues, batches and normalizes.
 
-import { join } from 'node:path';
 import type { EngineConfigOptions } from '../settings/engine.js';
-import { Embedder } from '../engine/embedder.js';
 import type { Int8Choice } from '../engine/int8-kernels.js';
-import { EmbeddingRows } from '../engine/embedding-rows.js';
-import type { ModelSession } from '../engine/onnx-session.js';
 import { ThreadedSession } from '../engine/threaded-session.js';
 import { readManifest, type Manifest } from '../model/manifest.js';
 import type { ModelRules } from '../model/rules.js';
@@ -25,13 +21,13 @@ export class Pipeline {
   private constructor(
     /** Rules, tokenizer and the model's name for the cache: ready before the session. */
     readonly text: ModelText,
-    private readonly session: ModelSession,
-    private readonly embedder: Embedder,
+    private readonly session: ThreadedSession,
+    /** Padded tokens per model run (--batch-tokens): the queue forms runs up to it. */
+    readonly batchTokens: number,
     /** The graph file in use. */
     readonly graph: string,
     /** For int8 models: which weights run here, and why. */
     readonly int8: Int8Choice | null,
-    private readonly rows?: EmbeddingRows,
   ) {}
 
   /**
@@ -42,24 +38,22 @@ export class Pipeline {
     const manifest = readManifest(preparedDir);
     if (manifest === null) throw new Error(`${preparedDir} holds no prepared model (run "ortos-embed prepare")`);
     // The inference thread starts first: it loads onnxruntime, picks the graph and opens the
-    // session while this thread reads the tokenizer and the embedding rows.
+    // session and the embedding rows while this thread reads the tokenizer.
     let text: ModelText | null = null;
     let chosen: string | null = null;
     const tell = (): void => {
       if (text !== null && chosen !== null) early?.({ text, graph: chosen });
     };
-    const threaded = ThreadedSession.load(preparedDir, { int8Weights: engine.int8Weights ?? 'auto', threads: engine.threads, memory: engine.memory }, (graph) => {
+    const threaded = ThreadedSession.load(preparedDir, { int8Weights: engine.int8Weights ?? 'auto', threads: engine.threads, batchTokens: engine.batchTokens, memory: engine.memory }, (graph) => {
       chosen = graph;
       tell();
     });
     // Not left unhandled while the text side is read; awaited below.
     threaded.catch(() => {});
-    const rowsPromise = manifest.embeddings ? EmbeddingRows.open(join(preparedDir, manifest.embeddings.file), manifest.embeddings.table) : Promise.resolve(undefined);
     text = ModelText.load(preparedDir, engine.instruction);
     tell();
-    const [{ session, graph, int8 }, rows] = await Promise.all([threaded, rowsPromise]);
-    const embedder = new Embedder(session, { batchTokens: engine.batchTokens, padId: manifest.config.padId, pooling: text.rules.pooling, rows });
-    return new Pipeline(text, session, embedder, graph, int8, rows);
+    const { session, graph, int8 } = await threaded;
+    return new Pipeline(text, session, engine.batchTokens, graph, int8);
   }
 
   get manifest(): Manifest {
@@ -93,14 +87,9 @@ export class Pipeline {
     return this.text.maxTokens;
   }
 
-  /** Padded tokens per model run (--batch-tokens): the queue forms runs up to it. */
-  get batchTokens(): number {
-    return this.embedder.batchTokens;
-  }
-
   /** One model run: raw pooled vectors, or all token vectors where `tokens[i]` (see Embedder.run). */
   async run(ids: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
-    return this.embedder.run(ids, tokens);
+    return this.session.run(ids, tokens);
   }
 
   /** Calls `listener` if the model can no longer run (its inference thread died). */
@@ -110,6 +99,5 @@ export class Pipeline {
 
   async close(): Promise<void> {
     await this.session.release();
-    await this.rows?.close();
   }
 }
