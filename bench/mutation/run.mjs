@@ -22,6 +22,9 @@ const GROUPS = {
   'hub-rules': { mutate: ['src/model/hub-http.ts:32-110'], tests: ['build/test/model/hub-hosts.test.js'] },
   // The one retry loop of hub requests and downloads.
   retry: { mutate: ['src/model/retry.ts'], tests: ['build/test/model/retry.test.js'] },
+  // The embedding cache's keys, its in-memory tier and the two tiers together, through the
+  // service (needs Node.js 22.13+ for node:sqlite).
+  cache: { mutate: ['src/cache/identity.ts', 'src/cache/memory-tier.ts', 'src/cache/embedding-cache.ts'], tests: ['build/test/cache/memory-tier.test.js', 'build/test/cache/http-cache.test.js'] },
   schemas: { mutate: ['src/server/schemas.ts', 'src/server/routes/limits.ts'], tests: ['build/test/server/request-schemas.test.js'] },
   'int8-choice': { mutate: ['src/engine/int8-kernels.ts:69-80'], tests: ['build/test/engine/int8-choice.test.js'] },
 };
