@@ -24,7 +24,7 @@ const GROUPS = {
   retry: { mutate: ['src/model/retry.ts'], tests: ['build/test/model/retry.test.js'] },
   // The embedding cache's keys, its in-memory tier and the two tiers together, through the
   // service (needs Node.js 22.13+ for node:sqlite).
-  cache: { mutate: ['src/cache/identity.ts', 'src/cache/memory-tier.ts', 'src/cache/embedding-cache.ts'], tests: ['build/test/cache/memory-tier.test.js', 'build/test/cache/http-cache.test.js'] },
+  cache: { mutate: ['src/cache/identity.ts', 'src/cache/memory-tier.ts', 'src/cache/embedding-cache.ts'], tests: ['build/test/cache/memory-tier.test.js', 'build/test/cache/embedding-cache.test.js', 'build/test/cache/http-cache.test.js'] },
   schemas: { mutate: ['src/server/schemas.ts', 'src/server/routes/limits.ts'], tests: ['build/test/server/request-schemas.test.js'] },
   'int8-choice': { mutate: ['src/engine/int8-kernels.ts:69-80'], tests: ['build/test/engine/int8-choice.test.js'] },
 };

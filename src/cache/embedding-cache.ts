@@ -81,12 +81,6 @@ export class EmbeddingCache {
     };
   }
 
-  /** Empties both tiers; the number of stored vectors removed from the persistent one. */
-  clear(): number {
-    this.memory?.clear();
-    return this.disk?.clear() ?? 0;
-  }
-
   /** Writes what is pending and closes the store. */
   close(): void {
     this.disk?.close();

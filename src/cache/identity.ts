@@ -7,21 +7,10 @@
 // another model or prompt after either changed; this one cannot.
 
 import { createHash } from 'node:crypto';
-import { cpuFingerprint } from '../cpu.js';
-import { onnxruntimeVersion } from '../version.js';
 
 /** The model as it runs here: manifest and graph. 32 bytes. */
 export function modelIdentity(manifestHash: string, graph: string): Buffer {
   return createHash('sha256').update(`ortos-embed model\n${manifestHash}\n${graph}`).digest();
-}
-
-/**
- * What decides the graph before the session opens: the model, this CPU, onnxruntime's version
- * and the int8 setting. The cache remembers which identity this context led to, so the next
- * start on the same CPU can answer from the cache before its model has loaded.
- */
-export function bootContext(manifestHash: string, int8Setting: string): string {
-  return createHash('sha256').update(`ortos-embed boot\n${manifestHash}\n${cpuFingerprint()}\n${onnxruntimeVersion()}\n${int8Setting}`).digest('hex');
 }
 
 /** One input's key: the identity and the token ids fed. 32 bytes. */

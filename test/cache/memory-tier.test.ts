@@ -36,3 +36,14 @@ test('a flood of distinct entries never passes the bound; replacing an entry doe
   m.clear();
   assert.deepEqual([m.entries, m.bytes], [0, 0]);
 });
+
+test('replacing an entry keeps the count and the bytes; looking up a missing key adds nothing', () => {
+  const m = new MemoryTier(10 * (vec(8, 0).byteLength + 120));
+  for (let i = 0; i < 5; i++) m.set(`k${i}`, vec(8, i));
+  const [entries, bytes] = [m.entries, m.bytes];
+  m.set('k2', vec(8, 42));
+  assert.deepEqual([m.entries, m.bytes], [entries, bytes]);
+  assert.equal(m.get('k2')?.[0], 42);
+  assert.equal(m.get('nothing'), undefined);
+  assert.deepEqual([m.entries, m.bytes], [entries, bytes]);
+});

@@ -108,7 +108,8 @@ test('the wait estimate: the measured time per padded token; it refuses work tha
   // One run of 4 × 10 padded tokens at 2 ms each.
   const queued = h.b.submit(Array.from({ length: 4 }, (_, i) => row(10, i)));
   assert.equal(h.b.expectedWaitMs, 80);
-  // Under the bound, so taken: 12 more tokens in a run of their own, 104 ms in all.
+  // Under the bound, so taken: 12 more tokens in a run of their own, 104 ms in all (a run pads
+  // to its longest row: see the next test).
   const last = h.b.submit([row(12, 9)]);
   assert.equal(h.b.expectedWaitMs, 104);
   assert.equal(h.b.queued, 5);
@@ -128,6 +129,19 @@ test('the wait estimate: the measured time per padded token; it refuses work tha
   await assert.rejects(h.b.submit([row(2, 3)]), (e: unknown) => e instanceof ServiceError && e.retryAfterS === Math.ceil(wait / 1000) && e.retryAfterS > 1);
   h.release();
   await Promise.all([again, q]);
+});
+
+test('the wait estimate counts padded tokens: a run of rows of 2 and 10 tokens is 2 × 10', async () => {
+  const h = harness({ maxQueueWaitMs: 1000 });
+  await h.b.submit([row(10, 1)]);
+  h.hold();
+  const running = h.b.submit([row(8, 3)]);
+  await tick();
+  const mixed = h.b.submit([row(2, 1), row(10, 2)]);
+  assert.equal(h.runs.length, 2);
+  assert.equal(h.b.expectedWaitMs, 40, 'one run of 2 × 10 padded tokens at 2 ms each');
+  h.release();
+  await Promise.all([running, mixed]);
 });
 
 test('the wait estimate tells a run\'s fixed cost from its cost per token: long work behind a stream of single queries is not refused', async () => {

@@ -25,7 +25,9 @@ async function run(tries: Array<Attempt<string>>): Promise<{ result: string | Er
 const fail = (extra: Partial<Extract<Attempt<string>, { failed: string }>> = {}): Attempt<string> => ({ failed: 'HTTP 503', giveUp: () => new Error('gave up'), ...extra });
 
 test('backoff doubles to its cap; past `max` retries the try\'s own error', { timeout: 10_000 }, async () => {
+  const t0 = performance.now();
   const r = await run([fail(), fail(), fail(), fail(), { value: 'never' }]);
+  assert.ok(performance.now() - t0 >= 650, 'it waited 0.1 + 0.2 + 0.4 s');
   assert.equal((r.result as Error).message, 'gave up');
   assert.equal(r.calls, 4, 'one try and three retries');
   assert.deepEqual(r.logs, ['  file: HTTP 503; retry 1 of 3 in 0.1 s', '  file: HTTP 503; retry 2 of 3 in 0.2 s', '  file: HTTP 503; retry 3 of 3 in 0.4 s']);
@@ -34,9 +36,9 @@ test('backoff doubles to its cap; past `max` retries the try\'s own error', { ti
 });
 
 test('Retry-After is waited (plus a second) and does not double the backoff; a longer one is not waited for', { timeout: 10_000 }, async () => {
-  const r = await run([fail({ afterS: 0 }), fail(), { value: 'ok' }]);
+  const r = await run([fail({ afterS: 0 }), fail({ afterS: null }), { value: 'ok' }]);
   assert.equal(r.result, 'ok');
-  assert.deepEqual(r.logs, ['  file: HTTP 503; retry 1 of 3 in 1.0 s', '  file: HTTP 503; retry 2 of 3 in 0.1 s']);
+  assert.deepEqual(r.logs, ['  file: HTTP 503; retry 1 of 3 in 1.0 s', '  file: HTTP 503; retry 2 of 3 in 0.1 s'], 'no header (null): the backoff');
   const t0 = performance.now();
   const long = await run([fail({ afterS: 1, giveUp: () => new Error('retry in 1 s') }), { value: 'never' }]);
   assert.equal((long.result as Error).message, 'retry in 1 s', '2 s is over the 1.5 s bound');
