@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { embedFile, JobError } from '../corpus/embed-file.js';
 import { Progress } from '../corpus/progress.js';
 import { countRows, formatOf, INPUT_FORMATS, type InputFormat } from '../corpus/read-input.js';
+import { RemoteDoor, type Door } from '../corpus/remote-door.js';
 import { EmbeddingCache } from '../cache/embedding-cache.js';
 import { CACHE_TABLE } from '../settings/cache.js';
 import { ServiceError } from '../core/errors.js';
@@ -33,6 +34,10 @@ Run the same command again after an interruption: it continues where it stopped`
 left out and listed in OUTPUT.skipped.jsonl with its line number (skip)`),
   maxChars: integer('max-chars', undefined, 'N', 32_768, 1, 10_000_000, 'characters a row may have'),
   batchRows: integer('batch-rows', undefined, 'N', 64, 1, 4096, 'rows per model call, and per checkpoint'),
+  url: text('url', undefined, 'URL', `send the rows to a running service (its /v1/embeddings) instead of loading the
+model here: several Machines behind Fly's proxy share the batches`),
+  apiKey: text('api-key', 'API_KEY', 'K', 'the service\'s key, with --url'),
+  concurrency: integer('concurrency', undefined, 'N', 0, 0, 256, 'batches in flight at once (default: 4 with --url, 1 in this process)'),
 };
 
 const EMBED_TABLE = {
@@ -78,6 +83,9 @@ export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptio
   if (own.inputType !== undefined && own.inputType.trim() === '') throw new ConfigError('--input-type needs a prompt name, such as query or passage');
   const file = readAll(FILE_TABLE, flags, env);
   if ((file.input === undefined) !== (file.output === undefined)) throw new ConfigError('--input and --output go together: the vectors of FILE go to the output file');
+  if (file.url !== undefined && file.input === undefined) throw new ConfigError('--url goes with --input and --output');
+  if (file.url !== undefined && (own.noNormalize || own.noTruncate)) throw new ConfigError('--no-normalize and --no-truncate are not for --url: the service\'s OpenAI route normalizes and cuts to the model\'s limit');
+  if (file.url !== undefined && !/^https?:\/\//.test(file.url)) throw new ConfigError(`--url must start with http:// or https://, not "${file.url}"`);
   return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, cache: readAll(CACHE_TABLE, flags, env), file };
 }
 
@@ -87,6 +95,9 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const { model, engine, prompt, normalize, truncate, cache: cacheCfg, file } = embedSettings(flags, env);
   if (file.input !== undefined && positionals.length > 0) throw new ConfigError('give texts as arguments or --input FILE, not both');
   if (file.input !== undefined && !existsSync(file.input)) throw new ConfigError(`--input ${file.input}: no such file`);
+  if (file.input !== undefined && file.output !== undefined && file.url !== undefined) {
+    return embedInputFile(new RemoteDoor(file.url, file.apiKey, log), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `url ${file.url}`, 4);
+  }
   const textsPromise = file.input !== undefined ? Promise.resolve([]) : positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
   const cache = await EmbeddingCache.open({
@@ -98,7 +109,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
   if (pipeline.manifest.config.randomWeights) log(RANDOM_WEIGHTS);
   if (file.input !== undefined && file.output !== undefined) {
-    const code = await embedInputFile(EmbeddingService.over(pipeline, undefined, cache), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `${pipeline.text.manifestHash}`);
+    const code = await embedInputFile(EmbeddingService.over(pipeline, undefined, cache), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `${pipeline.text.manifestHash}`, 1);
     cache.close();
     await pipeline.close();
     return code;
@@ -133,13 +144,13 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
 }
 
 /** `embed --input FILE --output FILE`: the whole file, resumable; the exit code. */
-async function embedInputFile(door: EmbeddingService, file: Values<typeof FILE_TABLE> & { input: string; output: string }, embed: Omit<EmbedOptions, 'cache'>, model: string): Promise<number> {
+async function embedInputFile(door: Door, file: Values<typeof FILE_TABLE> & { input: string; output: string }, embed: Omit<EmbedOptions, 'cache'>, model: string, concurrency: number): Promise<number> {
   const format = file.inputFormat ?? formatOf(file.input);
   const input = { format, textField: file.textField, idField: file.idField, maxChars: file.maxChars };
   const total = await countRows(file.input, input);
   const tty = process.stderr.isTTY === true;
   try {
-    const r = await embedFile(door, { ...input, input: file.input, output: file.output, onError: file.onError, batchRows: file.batchRows, embed, model },
+    const r = await embedFile(door, { ...input, input: file.input, output: file.output, onError: file.onError, batchRows: file.batchRows, concurrency: file.concurrency || concurrency, embed, model },
       (from) => new Progress(total, from, tty, (s) => process.stderr.write(s)));
     if (r.alreadyComplete) {
       log(`${file.output} is complete already (${r.embedded} rows${r.skipped > 0 ? `, ${r.skipped} skipped` : ''}); nothing to do`);

@@ -6,7 +6,9 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { EmbeddingService, EmbedOptions } from '../service/embedding-service.js';
+import type { EmbedOptions } from '../service/embedding-service.js';
+import { JobError } from './job-error.js';
+import type { Door } from './remote-door.js';
 import { checkpointPath, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { Progress } from './progress.js';
 import { readInput, type InputOptions, type Row } from './read-input.js';
@@ -17,6 +19,8 @@ export interface FileJob extends InputOptions {
   onError: 'stop' | 'skip';
   /** Rows per call to the door (one checkpoint each). */
   batchRows: number;
+  /** Batches in flight at once (written in order). */
+  concurrency: number;
   embed: Omit<EmbedOptions, 'cache'>;
   /** Names the model, so that a resume with another model is refused. */
   model: string;
@@ -33,12 +37,11 @@ export interface JobReport {
   alreadyComplete: boolean;
 }
 
-/** A problem with the job or its input, said to the user as it is (exit 2). */
-export class JobError extends Error {}
+export { JobError };
 
 export const skippedPath = (output: string): string => `${output}.skipped.jsonl`;
 
-export async function embedFile(door: EmbeddingService, job: FileJob, progress: (from: number) => Progress): Promise<JobReport> {
+export async function embedFile(door: Door, job: FileJob, progress: (from: number) => Progress): Promise<JobReport> {
   const key = JSON.stringify({ input: resolve(job.input), format: job.format, text: job.textField, id: job.idField ?? null, model: job.model, embed: job.embed, maxChars: job.maxChars });
   let cp = readCheckpoint(job.output);
   if (cp === null && existsSync(job.output) && statSync(job.output).size > 0) {
@@ -65,27 +68,42 @@ export async function embedFile(door: EmbeddingService, job: FileJob, progress: 
   let skippedLines: string[] = [];
   let lastIndex = resumedAt - 1;
 
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0 && skippedLines.length === 0) return;
+  // Batches in flight, in input order: each is written (and checkpointed) when it and all before
+  // it are done, so the output stays in input order and a checkpoint never covers a gap.
+  const inflight: Array<{ result: Promise<{ vectors: Float32Array[]; tokens: number; cached: number } | null>; rows: typeof batch; skipped: string[]; last: number }> = [];
+  const writeOldest = async (): Promise<void> => {
+    const b = inflight.shift();
+    if (b === undefined) return;
+    const result = await b.result;
     let text = '';
-    if (batch.length > 0) {
-      const result = await door.embed({ texts: batch.map((r) => r.text) }, job.embed);
+    if (result !== null) {
       cached += result.cached;
       tokens += result.tokens;
-      batch.forEach((r, i) => (text += `${JSON.stringify({ id: r.id, embedding: Array.from(result.vectors[i]) })}\n`));
+      b.rows.forEach((r, i) => (text += `${JSON.stringify({ id: r.id, embedding: Array.from(result.vectors[i]) })}\n`));
     }
-    const skipText = skippedLines.join('');
     state.outputBytes += writeAll(out, text, state.outputBytes);
-    state.skippedBytes += writeAll(skip, skipText, state.skippedBytes);
+    state.skippedBytes += writeAll(skip, b.skipped.join(''), state.skippedBytes);
     fsyncSync(out);
     fsyncSync(skip);
-    state.embedded += batch.length;
-    state.skipped += skippedLines.length;
-    state.rows = lastIndex + 1;
+    state.embedded += b.rows.length;
+    state.skipped += b.skipped.length;
+    state.rows = b.last + 1;
     writeCheckpoint(job.output, state);
+    bar.update(state.rows, tokens);
+  };
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0 && skippedLines.length === 0) return;
+    const rows = batch;
+    const result = rows.length > 0 ? door.embed({ texts: rows.map((r) => r.text) }, job.embed) : Promise.resolve(null);
+    // Not left unhandled while older batches are written; its error is met in writeOldest.
+    result.catch(() => {});
+    inflight.push({ result, rows, skipped: skippedLines, last: lastIndex });
     batch = [];
     skippedLines = [];
-    bar.update(state.rows, tokens);
+    while (inflight.length >= Math.max(1, job.concurrency)) await writeOldest();
+  };
+  const drain = async (): Promise<void> => {
+    while (inflight.length > 0) await writeOldest();
   };
 
   try {
@@ -93,6 +111,7 @@ export async function embedFile(door: EmbeddingService, job: FileJob, progress: 
       if ('error' in row) {
         if (job.onError === 'stop' || row.fatal === true) {
           await flush();
+          await drain();
           throw new JobError(`${job.input}:${row.line}: ${row.error}${row.fatal === true ? '' : ' (--on-error skip leaves such rows out and lists them)'}. ` +
             `The ${state.rows.toLocaleString('en')} rows before it are in ${job.output}; fix the row and run the same command again to continue`);
         }
@@ -104,6 +123,7 @@ export async function embedFile(door: EmbeddingService, job: FileJob, progress: 
       if (batch.length >= job.batchRows || skippedLines.length >= job.batchRows) await flush();
     }
     await flush();
+    await drain();
     state.complete = true;
     writeCheckpoint(job.output, state);
     bar.update(state.rows, tokens, true);
