@@ -184,7 +184,10 @@ function writer(dir: string, from: number, to: number): ReturnType<typeof spawn>
       const v = new Float32Array(${DIM});
       for (let d = 0; d < ${DIM}; d++) v[d] = Math.sin(i * 31 + d);
       tier.put(createHash('sha256').update('key ' + i).digest(), v);
-      if (i % 50 === 49) tier.flush();
+      if (i % 50 === 49) {
+        tier.flush();
+        console.log('flushed');
+      }
     }
     tier.close();
     console.log('done');
@@ -212,7 +215,11 @@ test('kill -9 in the middle of writing: the store opens and every row there is i
   try {
     for (let round = 0; round < 3; round++) {
       const p = writer(dir, round * 100_000, round * 100_000 + 50_000);
-      await new Promise((r) => setTimeout(r, 300 + round * 150));
+      // Killed once it has committed something, at a moment of its writing this machine's speed decides.
+      await new Promise<void>((r) => p.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('flushed')) r();
+      }));
+      await new Promise((r) => setTimeout(r, 20 + round * 30));
       p.kill('SIGKILL');
       await new Promise((r) => p.on('exit', r));
     }
