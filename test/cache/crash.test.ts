@@ -21,16 +21,18 @@ test('kill -9 during a burst of cache writes, then a restart: every answer equal
   const { modelDir } = await preparedFixture('tiny', 'fp32');
   const dir = mkdtempSync(join(tmpdir(), 'ortos-cache-'));
   const args = ['--model-dir', modelDir, '--dtype', 'fp32', '--threads', '1', '--max-queue-wait', '10m'];
-  const texts = Array.from({ length: 600 }, (_, i) => `текст номер ${i} для проверки кеша`);
+  const texts = Array.from({ length: 2000 }, (_, i) => `текст номер ${i} для проверки кеша`);
   const running: ServeProcess[] = [];
   try {
     const first = await spawnServe([...args, '--cache-dir', dir, '--cache-memory-mb', '0']);
     running.push(first);
     await first.waitFor('model ready');
+    // Killed from the callback of the 150th answer: answers come a batch at a time, so a poll
+    // could come too late on a fast machine; later batches are still queued then.
     let answered = 0;
-    const burst = texts.map((t) => embed(first, t).then(() => answered++, () => {}));
-    while (answered < 150) await new Promise((r) => setTimeout(r, 2));
-    first.child.kill('SIGKILL');
+    const burst = texts.map((t) => embed(first, t).then(() => {
+      if (++answered === 150) first.child.kill('SIGKILL');
+    }, () => {}));
     await first.exited;
     await Promise.allSettled(burst);
     assert.ok(answered < texts.length, `killed mid-burst: ${answered} of ${texts.length} answered`);
