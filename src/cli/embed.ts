@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { embedFile, JobError } from '../corpus/embed-file.js';
+import { embedFile } from '../corpus/embed-file.js';
+import { JobError } from '../corpus/job-error.js';
 import { Progress } from '../corpus/progress.js';
 import { countRows, formatOf, INPUT_FORMATS, type InputFormat } from '../corpus/read-input.js';
 import { RemoteDoor, type Door } from '../corpus/remote-door.js';

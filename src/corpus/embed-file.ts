@@ -37,7 +37,6 @@ export interface JobReport {
   alreadyComplete: boolean;
 }
 
-export { JobError };
 
 export const skippedPath = (output: string): string => `${output}.skipped.jsonl`;
 

@@ -48,6 +48,22 @@ function checkAll(tier: DiskTier, range: number): number {
   return found;
 }
 
+/** A store in `dir` holding keys 0..n-1, closed. */
+async function filled(dir: string, n: number): Promise<string> {
+  const { tier } = await open(dir);
+  for (let i = 0; i < n; i++) tier.put(key(i), vector(i));
+  tier.close();
+  return join(dir, STORE_FILE);
+}
+
+/** After damage: a new vector is stored and read back. */
+function worksAgain(tier: DiskTier): void {
+  tier.put(key(5000), vector(5000));
+  tier.flush();
+  assert.deepEqual(tier.get(key(5000)), vector(5000), 'and the new store works');
+  tier.close();
+}
+
 test('vectors written are read back exactly after the store is closed and opened again', { timeout: 30_000 }, async () => {
   const dir = tempDir();
   try {
@@ -84,20 +100,13 @@ test('a file that is not a database is moved aside, said so, and an empty store 
 test('a truncated store: it opens, every read is the exact vector or a miss, and the damage is logged', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   try {
-    const { tier } = await open(dir);
-    for (let i = 0; i < 3000; i++) tier.put(key(i), vector(i));
-    tier.close();
-    const path = join(dir, STORE_FILE);
+    const path = await filled(dir, 3000);
     truncateSync(path, Math.floor(statSync(path).size / 2));
     const { tier: after, logs } = await open(dir);
     const found = checkAll(after, 3000);
     assert.ok(found < 3000, `${found} of 3000 still there`);
-    assert.ok(logs.some((l) => /damaged/.test(l)), `the damage is logged when read: ${logs.join('\n')}`);
-    // And the store works again.
-    after.put(key(5000), vector(5000));
-    after.flush();
-    assert.deepEqual(after.get(key(5000)), vector(5000));
-    after.close();
+    assert.ok(logs.some((l) => /damaged/.test(l)), `the damage is logged: ${logs.join('\n')}`);
+    worksAgain(after);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -106,10 +115,7 @@ test('a truncated store: it opens, every read is the exact vector or a miss, and
 test('pages overwritten in the middle of the store: every read is the exact vector or a miss; the damage, met in a read, is logged', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   try {
-    const { tier } = await open(dir);
-    for (let i = 0; i < 3000; i++) tier.put(key(i), vector(i));
-    tier.close();
-    const path = join(dir, STORE_FILE);
+    const path = await filled(dir, 3000);
     const bytes = readFileSync(path);
     // Pages of the vectors' b-tree, past the schema and the counts at the start of the file.
     bytes.fill(0xa5, Math.floor(bytes.length * 0.4), Math.floor(bytes.length * 0.4) + 16 * 4096);
@@ -119,10 +125,7 @@ test('pages overwritten in the middle of the store: every read is the exact vect
     const found = checkAll(after, 3000);
     assert.ok(found < 3000, `${found} of 3000 still there`);
     assert.ok(logs.some((l) => /is damaged .*started an empty one/.test(l)), `the damage is logged when read: ${logs.join('\n')}`);
-    after.put(key(5000), vector(5000));
-    after.flush();
-    assert.deepEqual(after.get(key(5000)), vector(5000), 'and the new store works');
-    after.close();
+    worksAgain(after);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
