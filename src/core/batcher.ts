@@ -85,6 +85,10 @@ export class Batcher {
   submit(ids: readonly number[][], signal?: AbortSignal, opts: { tokens?: boolean } = {}): Promise<Float32Array[]> {
     const wait = this.expectedWaitMs;
     const retryAfter = Math.max(1, Math.ceil((wait ?? this.queuedInputs * 5) / 1000));
+    if (ids.length > this.opts.maxQueuedInputs) {
+      // Waiting cannot help a request the queue could never hold: not a 429 to retry forever.
+      return Promise.reject(new ServiceError('too_large', `${ids.length} inputs to compute in one request, more than the queue holds (${this.opts.maxQueuedInputs}, --max-queued-inputs): send at most ${this.opts.maxQueuedInputs} at a time`, 'too_many_inputs_for_queue'));
+    }
     if (this.queuedInputs + ids.length > this.opts.maxQueuedInputs) {
       return Promise.reject(new ServiceError('overloaded', `the queue is full (${this.queuedInputs} inputs waiting); retry later`, 'queue_full', retryAfter));
     }

@@ -88,6 +88,9 @@ test('the queue bound: a request that would pass it is refused with when to retr
   await assert.rejects(h.b.submit(Array.from({ length: 5 }, (_, i) => row(4, i))), (e: unknown) =>
     e instanceof ServiceError && e.kind === 'overloaded' && e.code === 'queue_full' && e.message === 'the queue is full (6 inputs waiting); retry later' && e.retryAfterS === 1);
   assert.equal(h.b.queued, 6, 'a refused request leaves nothing behind');
+  // One the queue could never hold is too large, not "retry later": retrying would never end.
+  await assert.rejects(h.b.submit(Array.from({ length: 11 }, (_, i) => row(4, i))), (e: unknown) =>
+    e instanceof ServiceError && e.kind === 'too_large' && e.code === 'too_many_inputs_for_queue' && /11 inputs .* more than the queue holds \(10, --max-queued-inputs\)/.test(e.message));
   const fills = h.b.submit(Array.from({ length: 4 }, (_, i) => row(4, i)));
   assert.equal(h.b.queued, 10);
   h.release();
