@@ -1,4 +1,5 @@
 import { EmbeddingCache } from '../cache/embedding-cache.js';
+import { needsRanges, OUTPUT_DTYPES } from '../vectors/compact.js';
 import { cpuInfo } from '../cpu.js';
 import { INSTRUCTION } from '../model/rules.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -92,6 +93,9 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
         default_prompt: pipeline?.rules.defaultPrompt ?? null,
         ...(pipeline?.rules.defaultInstruction !== undefined ? { default_instruction: pipeline.rules.defaultInstruction } : {}),
         rules_from: pipeline?.rules.from ?? null,
+        // output_dtype: int8/uint8 need the ranges calibrated at prepare.
+        output_dtypes: m === undefined ? null : m.calibration !== undefined ? OUTPUT_DTYPES : OUTPUT_DTYPES.filter((d) => !needsRanges(d)),
+        calibration: m?.calibration !== undefined ? { vectors: m.calibration.vectors, normalized: m.calibration.normalized } : null,
         threads: engine.threads,
         batch_tokens: engine.batchTokens,
         // Which int8 kernels run and why: u8×s8 saturates on x86 without VNNI.

@@ -9,6 +9,8 @@ import { optionsOf, type Env, type Flags } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
 import { log, RANDOM_WEIGHTS } from './log.js';
 import { cosine } from '../engine/cosine.js';
+import { CALIBRATION_TEXTS } from '../prepare/calibration-texts.js';
+import { compactLoss, type CompactLoss } from '../vectors/compact-report.js';
 
 export const VERIFY_HELP = `usage: ortos-embed verify [options]
 
@@ -62,12 +64,25 @@ export async function verifyCommand(argv: string[], env: Env): Promise<number> {
   const [tried, reference] = base.dtype === 'q4' ? (['q4', 'int8'] as const) : (['int8', 'fp32'] as const);
   const vectors: Record<string, Float32Array[]> = {};
   let int8Path = '';
+  let compact: CompactLoss[] = [];
+  let calibrated = 0;
   for (const dtype of [tried, reference]) {
     const ready = await ensurePrepared({ ...base, dtype, preparedDir: undefined }, log);
     const pipeline = await Pipeline.load(ready.prepared.dir, engine);
     if (pipeline.manifest.config.randomWeights && dtype === tried) log(RANDOM_WEIGHTS);
     if (pipeline.int8) int8Path = `int8 path: ${pipeline.int8.weights === 'u8' ? 'uint8 weights, u8×u8 kernels' : 'int8 weights, u8×s8 kernels'} (${pipeline.int8.reason})`;
-    vectors[dtype] = (await EmbeddingService.over(pipeline).embed({ texts: VERIFY_SAMPLE }, { normalize: true, truncate: true, direction: 'right' })).vectors;
+    const door = EmbeddingService.over(pipeline);
+    vectors[dtype] = (await door.embed({ texts: VERIFY_SAMPLE }, { normalize: true, truncate: true, direction: 'right' })).vectors;
+    const quantizer = pipeline.text.quantizer;
+    if (dtype === tried && quantizer !== undefined) {
+      // Compact types against float on this model: the sample's queries search its passages
+      // and the calibration texts as passages (the ranges were measured on the latter).
+      const extra = (await door.embed({ texts: CALIBRATION_TEXTS }, { prompt: 'passage' in pipeline.rules.prompts ? 'passage' : undefined, normalize: true, truncate: true, direction: 'right' })).vectors;
+      const queries = vectors[dtype].filter((_, i) => i % 2 === 0);
+      const corpus = [...vectors[dtype].filter((_, i) => i % 2 === 1), ...extra];
+      compact = compactLoss(queries, corpus, quantizer);
+      calibrated = pipeline.manifest.calibration?.vectors ?? 0;
+    }
     await pipeline.close();
   }
   const cos = VERIFY_SAMPLE.map((_, i) => cosine(vectors[tried][i], vectors[reference][i]));
@@ -77,5 +92,9 @@ export async function verifyCommand(argv: string[], env: Env): Promise<number> {
   console.log(`${tried} vs ${reference} on ${VERIFY_SAMPLE.length} multilingual texts: min cosine ${min.toFixed(6)}, mean ${mean.toFixed(6)}`);
   console.log(`cpu: ${cpu.model}, ${cpu.cores} cores, flags: ${cpu.flags.join(' ') || 'none of avx2/avx512/vnni'}`);
   if (int8Path) console.log(int8Path);
+  if (compact.length > 0) {
+    console.log(`compact vectors of ${tried} against its float vectors (${VERIFY_SAMPLE.length / 2} queries searching ${VERIFY_SAMPLE.length / 2 + CALIBRATION_TEXTS.length} passages; int8/uint8 ranges from ${calibrated} calibration vectors):`);
+    for (const c of compact) console.log(`  ${c.dtype.padEnd(8)} top-10 overlap ${(c.topOverlap * 100).toFixed(1)}%, mean cosine ${c.cosine.toFixed(6)}`);
+  }
   return 0;
 }

@@ -18,7 +18,7 @@ export type ServiceErrorKind =
  * Which part of a request an error is about, in the door's terms: an input (and a token of
  * it), or a named option. The HTTP layer turns it into the body's path ("inputs.3.7", "input_type").
  */
-export type Field = { input?: number; token?: number } | { option: 'prompt' | 'instruction' | 'dimensions' };
+export type Field = { input?: number; token?: number } | { option: 'prompt' | 'instruction' | 'dimensions' | 'dtype' | 'normalize' };
 
 export class ServiceError extends Error {
   constructor(

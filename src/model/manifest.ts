@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import type { EmbeddingTable } from '../onnx/embedding-table.js';
 import type { Dtype, ModelConfig } from './layout.js';
 import type { ModelRules } from './rules.js';
+import type { Calibration } from '../vectors/compact.js';
 
 // 2: int8 models also get the graph with uint8 weights (model.u8.onnx) for CPUs without VNNI.
 // 3: the word-embedding table is out of the graph, in embeddings.bin, read row by row.
 // 4: the model's rules (pooling, prompts, token limit) are in the manifest.
-export const PREPARED_FORMAT = 4;
+// 5: the calibration ranges of int8/uint8 vectors are in the manifest.
+export const PREPARED_FORMAT = 5;
 export const EMBEDDINGS_FILE = 'embeddings.bin';
 export const MANIFEST_FILE = 'manifest.json';
 export const PREPARED_FILES = { model: 'model.onnx', data: 'model.onnx.data', tokenizer: 'tokenizer.bin' } as const;
@@ -47,6 +49,8 @@ export interface Manifest {
   embeddingsKept?: string;
   /** For int8: the graph with uint8 weights, for CPUs whose u8×s8 kernels saturate. */
   u8?: { model: string; data: string };
+  /** Per-dimension ranges of the calibration sample's vectors, for int8 and uint8 output. */
+  calibration?: Calibration;
   /** The graph in use on the CPU it was packed on, with packed weights; valid only there. */
   prepacked?: { cpu: string; model: string; weights?: 's8' | 'u8' };
 }

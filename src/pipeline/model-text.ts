@@ -10,8 +10,11 @@ import { MANIFEST_FILE, PREPARED_FILES, type Manifest } from '../model/manifest.
 import type { ModelRules } from '../model/rules.js';
 import { readTokenizerFile } from '../tokenizer/binary-file.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { Quantizer } from '../vectors/compact.js';
 
 export class ModelText {
+  private quantizerMade: Quantizer | undefined;
+
   private constructor(
     readonly manifest: Manifest,
     readonly tokenizer: Tokenizer,
@@ -49,5 +52,13 @@ export class ModelText {
 
   get maxTokens(): number {
     return this.manifest.rules.maxTokens;
+  }
+
+  /** int8/uint8 from the ranges calibrated at prepare time; undefined for a model without them. */
+  get quantizer(): Quantizer | undefined {
+    const cal = this.manifest.calibration;
+    if (cal === undefined) return undefined;
+    this.quantizerMade ??= new Quantizer(cal);
+    return this.quantizerMade;
   }
 }

@@ -40,6 +40,9 @@ export interface BodyFields {
   instruction: string;
 }
 
+/** Options every route that takes them names alike. */
+const SAME_ON_EVERY_ROUTE = { dimensions: 'dimensions', dtype: 'output_dtype', normalize: 'normalize' } as const;
+
 export const TEI_FIELDS: BodyFields = { inputs: 'inputs', prompt: 'prompt_name', instruction: 'instruction' };
 
 /**
@@ -53,7 +56,7 @@ export function fromServiceError(e: unknown, fields: BodyFields = TEI_FIELDS): u
   let param: string | null = null;
   let message = e.message;
   const f = e.field;
-  if (f !== undefined && 'option' in f) param = f.option === 'dimensions' ? 'dimensions' : fields[f.option];
+  if (f !== undefined && 'option' in f) param = f.option === 'prompt' || f.option === 'instruction' ? fields[f.option] : SAME_ON_EVERY_ROUTE[f.option];
   else if (f !== undefined) {
     const at = [f.input, f.token].filter((x): x is number => x !== undefined);
     param = [fields.inputs, ...at].join('.');

@@ -4,6 +4,7 @@
 
 import * as v from 'valibot';
 import { badRequest } from './api-error.js';
+import { OUTPUT_DTYPES } from '../vectors/compact.js';
 
 const text = v.string();
 const tokenIds = v.array(v.pipe(v.number(), v.integer(), v.minValue(0)));
@@ -16,13 +17,16 @@ const instruction = v.optional(v.nullable(v.pipe(v.string('must be a string'),
   v.description('Instruction-following models (multilingual-e5-large-instruct) only: the task written before each query, e.g. "Given a question, retrieve passages that answer it". Default: --instruction, else the model card\'s.'))));
 const truncate = v.optional(v.pipe(v.boolean(), v.description('Cut inputs longer than the model\'s limit (512 tokens for e5; GET /info) instead of answering 413. Default false.')));
 const truncationDirection = v.optional(v.pipe(v.picklist(directions, 'must be "left" or "right"'), v.description('Which end to cut. Default right.')));
+const outputDtype = v.optional(v.nullable(v.pipe(v.picklist(OUTPUT_DTYPES, `must be one of ${OUTPUT_DTYPES.map((d) => `"${d}"`).join(', ')}`),
+  v.description('Compact vectors, named as Voyage AI\'s output_dtype and made as sentence-transformers\' quantize_embeddings: "float" (default); "int8" or "uint8", one byte per dimension from ranges calibrated on a built-in multilingual sample when the model was prepared (GET /info); "binary" (int8) or "ubinary" (uint8), the signs of 8 dimensions packed into each byte, most significant first. With encoding_format "base64", the bytes of that type. int8 and uint8 need normalized vectors.'))));
 const teiInputs = v.pipe(v.union([text, v.array(text)], 'must be a string or an array of strings'), v.description('One text or a list.'));
 
 export const OpenAiEmbeddings = v.object({
   input: v.pipe(v.union([text, v.array(text), tokenIds, v.array(tokenIds)], 'must be a string, an array of strings, or token ids'),
     v.description('Text, texts, or token ids. Token ids are read as OpenAI\'s cl100k_base (what LangChain and other OpenAI clients send) and decoded to text; --token-ids model reads them as the model\'s own ids.')),
   model: v.optional(v.pipe(v.string(), v.description('Echoed back; any name is accepted. A name ending in ":passage", ":document" or ":query" chooses that prompt when input_type is not given, for clients that cannot send input_type (LangChain\'s embedDocuments, LlamaIndex, Chroma): configure the documents\' client with model "multilingual-e5-base:passage".'))),
-  encoding_format: v.optional(v.pipe(v.picklist(['float', 'base64'], 'must be "float" or "base64"'), v.description('"float" (default) or "base64" (little-endian float32).'))),
+  encoding_format: v.optional(v.pipe(v.picklist(['float', 'base64'], 'must be "float" or "base64"'), v.description('"float" (default) or "base64": the vector\'s bytes (little-endian float32; with output_dtype, int8 for int8 and binary, uint8 for uint8 and ubinary).'))),
+  output_dtype: outputDtype,
   dimensions: v.optional(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted: e5 was not trained for shortened vectors.'))),
   user: v.optional(v.pipe(v.string(), v.description('Accepted and ignored.'))),
   input_type: v.optional(v.pipe(v.picklist(inputTypes, 'must be "query", "passage" or "document"'), v.description('Extension: which prompt to put before each text: "query" (the default for e5) or "passage"/"document" (the same thing); GET /info shows the model\'s prompts.'))),
@@ -38,6 +42,7 @@ export const TeiEmbed = v.object({
   prompt_name: promptName,
   instruction,
   dimensions: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.description('Only the model\'s own dimension is accepted.')))),
+  output_dtype: outputDtype,
 });
 
 export const TeiEmbedAll = v.object({
@@ -46,6 +51,8 @@ export const TeiEmbedAll = v.object({
   truncation_direction: truncationDirection,
   prompt_name: promptName,
   instruction,
+  output_dtype: v.optional(v.nullable(v.pipe(v.picklist(['float', 'binary', 'ubinary'], 'must be "float", "binary" or "ubinary" (int8 and uint8 ranges are calibrated on sentence vectors, not token vectors)'),
+    v.description('"float" (default), or each token vector\'s signs packed 8 to a byte: "binary" (int8) or "ubinary" (uint8), as /embed\'s output_dtype.')))),
 });
 
 export const TeiSimilarity = v.object({

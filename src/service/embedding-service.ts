@@ -16,6 +16,7 @@ import { PromptError } from '../model/rules.js';
 import type { EarlyModel, Pipeline } from '../pipeline/pipeline.js';
 import type { ModelText } from '../pipeline/model-text.js';
 import { InputTooLongError, prepareInputs, withPrompt } from '../tokenizer/inputs.js';
+import { compactLength, compactVector, needsRanges, type OutputDtype, type Vector } from '../vectors/compact.js';
 
 /** What a request asks of the model besides its inputs. */
 export interface EmbedOptions {
@@ -31,13 +32,16 @@ export interface EmbedOptions {
   dimensions?: number;
   /** The embedding cache: used (default), skipped on read but written (`refresh`), or not at all (`bypass`). */
   cache?: 'use' | 'refresh' | 'bypass';
+  /** Compact vectors (vectors/compact.ts); float by default. */
+  dtype?: OutputDtype;
 }
 
 /** Texts, or the model's own token ids (cut to its limit, no prompt added). */
 export type Inputs = { texts: readonly string[] } | { ids: readonly number[][] };
 
-export interface Embedded {
-  vectors: Float32Array[];
+export interface Embedded<V extends Vector = Vector> {
+  /** Float32Array for float; Int8Array for int8 and binary; Uint8Array for uint8 and ubinary. */
+  vectors: V[];
   tokens: number;
   truncated: number;
   /** Inputs answered from the embedding cache. */
@@ -47,8 +51,9 @@ export interface Embedded {
 }
 
 export interface TokenVectors {
-  /** Per input: its token vectors back to back, `dim` floats each. */
-  vectors: Float32Array[];
+  /** Per input: its token vectors back to back, `dim` elements each. */
+  vectors: Vector[];
+  /** Elements per token vector (the model's dimensions, or bytes of packed bits). */
   dim: number;
   tokens: number;
   truncated: number;
@@ -159,13 +164,20 @@ export class EmbeddingService {
     return 'part' in got ? got.part : this.knownOf(got.model.text, got.model.graph);
   }
 
-  /** One vector per input. */
+  /** One vector per input: float unless `opts.dtype` asks for a compact type. */
+  async embed(inputs: Inputs, opts: EmbedOptions & { dtype?: 'float' }, signal?: AbortSignal): Promise<Embedded<Float32Array>>;
+  async embed(inputs: Inputs, opts: EmbedOptions, signal?: AbortSignal): Promise<Embedded>;
   async embed(inputs: Inputs, opts: EmbedOptions, signal?: AbortSignal): Promise<Embedded> {
     const cache = opts.cache === 'bypass' ? undefined : this.cache;
     // Without a cache nothing can be answered before the model: wait for it, as always.
     const { text, identity } = cache !== undefined ? await this.known(signal) : await this.host.get(signal).then((m) => this.knownOf(m.text, m.graph));
     if (opts.dimensions !== undefined && opts.dimensions !== text.dimensions) {
       throw invalid(`dimensions: only ${text.dimensions} is supported; ${text.name} was not trained for shortened (Matryoshka) vectors, so cut vectors would lose quality`, { option: 'dimensions' });
+    }
+    const dtype = opts.dtype ?? 'float';
+    if (needsRanges(dtype)) {
+      if (!opts.normalize) throw invalid(`${dtype} vectors are made from normalized vectors (their ranges were calibrated on them): drop normalize: false, or ask for float`, { option: 'normalize' });
+      if (text.quantizer === undefined) throw invalid(`${dtype}: this prepared model has no calibration ranges; prepare it again with this version`, { option: 'dtype' });
     }
     const { ids, tokens, truncated } = 'texts' in inputs ? await this.tokenizeFor(text, inputs.texts, opts) : this.checkIds(text, inputs.ids);
     let raw: Array<Float32Array | undefined>;
@@ -183,7 +195,8 @@ export class EmbeddingService {
         missing.forEach((i, k) => (raw[i] = computed[k]));
       }
     }
-    const vectors = (raw as Float32Array[]).map((v) => (opts.normalize ? l2Normalize(v) : v));
+    const quantizer = text.quantizer;
+    const vectors = (raw as Float32Array[]).map((v) => compactVector(opts.normalize ? l2Normalize(v) : v, dtype, quantizer));
     this.observer.embedded(ids.length, tokens, truncated);
     return { vectors, tokens, truncated, cached, model: text.name };
   }
@@ -193,19 +206,30 @@ export class EmbeddingService {
    * At most `maxTokens` in all: each is `dim` floats in the answer (~15 KB of JSON for 768).
    */
   async tokenVectors(texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>, maxTokens: number, signal?: AbortSignal): Promise<TokenVectors> {
+    const dtype = opts.dtype ?? 'float';
+    // Token vectors are neither pooled nor normalized: the ranges calibrated on sentence vectors do not fit them.
+    if (needsRanges(dtype)) throw invalid(`${dtype} is for sentence vectors (its ranges were calibrated on them); token vectors come as float, binary or ubinary`, { option: 'dtype' });
     const model = await this.host.get(signal);
     const { ids, tokens, truncated } = await this.tokenizeFor(model.text, texts, opts);
     if (tokens > maxTokens) {
       throw new ServiceError('too_large', `${tokens} tokens in all, over the limit of ${maxTokens} token vectors per request (--max-token-vectors); send fewer or shorter texts`, 'too_many_tokens', undefined, {});
     }
-    const vectors = await this.batcher.submit(ids, signal, { tokens: true });
+    const raw = await this.batcher.submit(ids, signal, { tokens: true });
     this.observer.embedded(ids.length, tokens, truncated);
-    return { vectors, dim: model.dimensions, tokens, truncated };
+    const dim = model.dimensions;
+    if (dtype === 'float') return { vectors: raw, dim, tokens, truncated };
+    const width = compactLength(dtype, dim);
+    const vectors = raw.map((all) => {
+      const out = dtype === 'binary' ? new Int8Array((all.length / dim) * width) : new Uint8Array((all.length / dim) * width);
+      for (let t = 0; t < all.length / dim; t++) out.set(compactVector(all.subarray(t * dim, (t + 1) * dim), dtype, undefined), t * width);
+      return out;
+    });
+    return { vectors, dim: width, tokens, truncated };
   }
 
   /** Cosine similarity of the first text's vector with each of the others'. */
   async similarity(texts: readonly string[], opts: Omit<EmbedOptions, 'normalize' | 'dimensions'>, signal?: AbortSignal): Promise<{ scores: number[]; tokens: number; cached: number }> {
-    const { vectors, tokens, cached } = await this.embed({ texts }, { ...opts, normalize: true }, signal);
+    const { vectors, tokens, cached } = await this.embed({ texts }, { ...opts, normalize: true, dtype: 'float' }, signal);
     const [source, ...others] = vectors;
     return { scores: others.map((v) => v.reduce((s, x, i) => s + x * source[i], 0)), tokens, cached };
   }

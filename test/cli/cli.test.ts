@@ -184,6 +184,13 @@ test('verify --dtype q4 measures q4 against int8 on the built-in multilingual sa
   assert.ok(m, r.out);
   const [min, mean] = [Number(m[1]), Number(m[2])];
   assert.ok(min > 0.9 && min <= mean && mean < 1, `min ${min}, mean ${mean}`);
+  // Then each compact type against q4's own float vectors.
+  assert.match(r.out, /compact vectors of q4 against its float vectors \(10 queries searching 106 passages; int8\/uint8 ranges from 192 calibration vectors\)/);
+  const loss = Object.fromEntries([...r.out.matchAll(/^ {2}(\w+) +top-10 overlap ([\d.]+)%, mean cosine ([\d.]+)$/gm)].map((x) => [x[1], { overlap: Number(x[2]), cosine: Number(x[3]) }]));
+  assert.deepEqual(Object.keys(loss), ['int8', 'uint8', 'binary', 'ubinary'], r.out);
+  for (const t of ['int8', 'uint8']) assert.ok(loss[t].cosine > 0.99 && loss[t].overlap >= 50, `${t}: ${JSON.stringify(loss[t])}`);
+  assert.equal(loss.binary.cosine, loss.ubinary.cosine, 'the same bits');
+  assert.ok(loss.binary.cosine < loss.int8.cosine, 'one bit a dimension loses more than eight');
 });
 
 test('serve --dtype q4 answers over HTTP and /info says what it serves', async () => {

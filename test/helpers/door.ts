@@ -12,7 +12,7 @@ export interface TextOptions {
 }
 
 /** Embeds `texts` in one request; `onBatch` sees each model run. */
-export function embedTexts(model: Pipeline, texts: readonly string[], opts: TextOptions, onBatch?: (rows: number, paddedTokens: number) => void): Promise<Embedded> {
+export function embedTexts(model: Pipeline, texts: readonly string[], opts: TextOptions, onBatch?: (rows: number, paddedTokens: number) => void): Promise<Embedded<Float32Array>> {
   const door = EmbeddingService.over(model, { embedded: () => {}, batch: (rows, padded) => onBatch?.(rows, padded) });
   return door.embed({ texts }, { direction: 'right', ...opts });
 }

@@ -11,6 +11,7 @@ import { cachedHeader, cacheMode } from './cache-control.js';
 import { CL100K_REGULAR, isCl100kId, loadCl100k } from '../../tokenizer/cl100k.js';
 import { checkedInputs, splitInput } from './limits.js';
 import type { Route } from './route.js';
+import { base64Of } from '../../vectors/compact.js';
 
 /**
  * The prompt a model name asks for: "multilingual-e5-base:passage" → passage. OpenAI clients
@@ -19,10 +20,6 @@ import type { Route } from './route.js';
  */
 export function promptOfModelName(model: string | undefined): string | undefined {
   return model === undefined ? undefined : /:(query|passage|document)$/.exec(model)?.[1];
-}
-
-function base64Of(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
 /**
@@ -51,7 +48,7 @@ export function openAiRoutes(cfg: ServeConfig, service: EmbeddingService): Recor
         const body = parseBody(OpenAiEmbeddings, await readJson(req, cfg.maxBodyBytes));
         const input = checkedInputs(splitInput(body.input), cfg, 'input', note);
         // Cut to the model's limit as OpenAI's own models are not: its clients cannot ask for it.
-        const opts: EmbedOptions = { prompt: body.input_type ?? promptOfModelName(body.model), lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions, cache: cacheMode(req) };
+        const opts: EmbedOptions = { prompt: body.input_type ?? promptOfModelName(body.model), lenientPrompt: true, instruction: body.instruction ?? undefined, normalize: true, truncate: true, direction: 'right', dimensions: body.dimensions, cache: cacheMode(req), dtype: body.output_dtype ?? undefined };
         let result;
         if ('texts' in input) {
           result = await service.embed(input, opts, signal);

@@ -33,6 +33,7 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
           direction: direction(body.truncation_direction),
           dimensions: body.dimensions ?? undefined,
           cache: cacheMode(req),
+          dtype: body.output_dtype ?? undefined,
         };
         const result = await service.embed(input, opts, signal);
         note.tokens = result.tokens;
@@ -50,6 +51,7 @@ export function teiRoutes(cfg: ServeConfig, service: EmbeddingService): Record<s
           instruction: body.instruction ?? undefined,
           truncate: body.truncate ?? false,
           direction: direction(body.truncation_direction),
+          dtype: body.output_dtype ?? undefined,
         }, cfg.maxTokenVectors, signal);
         note.tokens = tokens;
         // Written input by input, letting other requests in: the answer can be megabytes of JSON.
