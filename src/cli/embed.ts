@@ -16,12 +16,23 @@ import { ConfigError } from '../settings/errors.js';
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
 import { choice, helpOf, integer, onOff, optionsOf, readAll, text, type Env, type Flags, type Setting, type Values } from '../settings/setting.js';
 import { parse, type Options } from './args.js';
+import { OUTPUT_DTYPES } from '../vectors/compact.js';
+import { OUTPUT_FORMATS, outputFormatOf, type OutputFormat } from '../corpus/sinks/sink.js';
 
 const FILE_TABLE = {
   input: text('input', undefined, 'FILE', `embed every row of FILE: text lines, JSONL (.jsonl, .ndjson) or CSV (.csv), by
 its extension unless --input-format says`),
-  output: text('output', undefined, 'FILE', `write JSONL there, one {"id", "embedding"} a row in input order (needs --input).
-Run the same command again after an interruption: it continues where it stopped`),
+  output: text('output', undefined, 'FILE', `write the vectors there in input order (needs --input): JSONL, one {"id",
+"embedding"} a line; FILE.npy, one (rows, dims) array, the ids in FILE.ids.jsonl;
+FILE.parquet, columns id and embedding (a list). Run the same command again after
+an interruption: it continues where it stopped`),
+  outputFormat: {
+    ...text('output-format', undefined, 'F', 'jsonl, npy or parquet (default: by the extension of --output, else jsonl)'),
+    read(raw: string | undefined): OutputFormat | undefined {
+      if (raw !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(raw)) throw new ConfigError(`--output-format must be one of ${OUTPUT_FORMATS.join(', ')}, not "${raw}"`);
+      return raw as OutputFormat | undefined;
+    },
+  } satisfies Setting<OutputFormat | undefined>,
   inputFormat: {
     ...text('input-format', undefined, 'F', 'text, jsonl or csv (default: by the extension)'),
     read(raw: string | undefined): InputFormat | undefined {
@@ -45,12 +56,15 @@ const EMBED_TABLE = {
   inputType: text('input-type', undefined, 'NAME', `the prompt: query (the e5 default; also for symmetric tasks), passage, or\nany name in the model's config_sentence_transformers.json`),
   noNormalize: onOff('no-normalize', undefined, 'skip L2 normalization'),
   noTruncate: onOff('no-truncate', undefined, 'refuse inputs over the model\'s token limit instead of cutting them'),
+  outputDtype: choice('output-dtype', undefined, 'T', OUTPUT_DTYPES, 'float', `float, or compact vectors as sentence-transformers' quantize_embeddings makes
+them: int8 or uint8 (a byte a dimension, from ranges calibrated when the model
+was prepared), binary or ubinary (8 dimensions' signs a byte)`),
 };
 import { log, RANDOM_WEIGHTS } from './log.js';
 
 export const EMBED_HELP = `usage: ortos-embed embed [options] TEXT...
        … | ortos-embed embed [options]          (one text per line on stdin)
-       ortos-embed embed [options] --input FILE --output OUT.jsonl
+       ortos-embed embed [options] --input FILE --output OUT.jsonl|OUT.npy|OUT.parquet
 
 Prints one JSON array (the vector) per input on stdout, in input order. Empty lines on
 stdin are skipped (stderr says how many), so line N of the output is the Nth non-empty line.
@@ -70,6 +84,9 @@ ${MODEL_HELP}
 
 ${ENGINE_HELP}`;
 
+/** The flag of each option the door's errors name. */
+const CLI_FLAG_OF = { prompt: 'input-type', instruction: 'instruction', dimensions: 'dimensions', dtype: 'output-dtype', normalize: 'no-normalize' } as const;
+
 async function readStdinLines(): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) lines.push(line);
@@ -79,25 +96,27 @@ async function readStdinLines(): Promise<string[]> {
 export const EMBED_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, EMBED_TABLE, FILE_TABLE, CACHE_TABLE) satisfies Options;
 
 /** Everything embed reads from its flags and the environment, validated once. */
-export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean; cache: Values<typeof CACHE_TABLE>; file: Values<typeof FILE_TABLE> } {
+export function embedSettings(flags: Flags, env: Env): { model: ModelConfigOptions; engine: EngineConfigOptions; prompt: string | undefined; normalize: boolean; truncate: boolean; dtype: Values<typeof EMBED_TABLE>['outputDtype']; cache: Values<typeof CACHE_TABLE>; file: Values<typeof FILE_TABLE> } {
   const own = readAll(EMBED_TABLE, flags, env);
   if (own.inputType !== undefined && own.inputType.trim() === '') throw new ConfigError('--input-type needs a prompt name, such as query or passage');
   const file = readAll(FILE_TABLE, flags, env);
   if ((file.input === undefined) !== (file.output === undefined)) throw new ConfigError('--input and --output go together: the vectors of FILE go to the output file');
   if (file.url !== undefined && file.input === undefined) throw new ConfigError('--url goes with --input and --output');
+  if (file.outputFormat !== undefined && file.output === undefined) throw new ConfigError('--output-format goes with --output');
+  if (own.noNormalize && (own.outputDtype === 'int8' || own.outputDtype === 'uint8')) throw new ConfigError(`--output-dtype ${own.outputDtype} is made from normalized vectors (its ranges were calibrated on them): drop --no-normalize`);
   if (file.url !== undefined && (own.noNormalize || own.noTruncate)) throw new ConfigError('--no-normalize and --no-truncate are not for --url: the service\'s OpenAI route normalizes and cuts to the model\'s limit');
   if (file.url !== undefined && !/^https?:\/\//.test(file.url)) throw new ConfigError(`--url must start with http:// or https://, not "${file.url}"`);
-  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, cache: readAll(CACHE_TABLE, flags, env), file };
+  return { model: modelConfig(flags, env), engine: engineConfig(flags, env), prompt: own.inputType, normalize: !own.noNormalize, truncate: !own.noTruncate, dtype: own.outputDtype, cache: readAll(CACHE_TABLE, flags, env), file };
 }
 
 export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const { flags, positionals, helped } = parse(argv, EMBED_OPTIONS, 'embed', EMBED_HELP, true);
   if (helped) return 0;
-  const { model, engine, prompt, normalize, truncate, cache: cacheCfg, file } = embedSettings(flags, env);
+  const { model, engine, prompt, normalize, truncate, dtype, cache: cacheCfg, file } = embedSettings(flags, env);
   if (file.input !== undefined && positionals.length > 0) throw new ConfigError('give texts as arguments or --input FILE, not both');
   if (file.input !== undefined && !existsSync(file.input)) throw new ConfigError(`--input ${file.input}: no such file`);
   if (file.input !== undefined && file.output !== undefined && file.url !== undefined) {
-    return embedInputFile(new RemoteDoor(file.url, file.apiKey, log), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `url ${file.url}`, 4);
+    return embedInputFile(new RemoteDoor(file.url, file.apiKey, log), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right', dtype }, `url ${file.url}`, 4);
   }
   const textsPromise = file.input !== undefined ? Promise.resolve([]) : positionals.length > 0 ? Promise.resolve(positionals) : readStdinLines();
   const ready = await ensurePrepared(model, log);
@@ -110,7 +129,7 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
   const pipeline = await Pipeline.load(ready.prepared.dir, engine);
   if (pipeline.manifest.config.randomWeights) log(RANDOM_WEIGHTS);
   if (file.input !== undefined && file.output !== undefined) {
-    const code = await embedInputFile(EmbeddingService.over(pipeline, undefined, cache), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right' }, `${pipeline.text.manifestHash}`, 1);
+    const code = await embedInputFile(EmbeddingService.over(pipeline, undefined, cache), { ...file, input: file.input, output: file.output }, { prompt, instruction: engine.instruction, normalize, truncate, direction: 'right', dtype }, `${pipeline.text.manifestHash}`, 1);
     cache.close();
     await pipeline.close();
     return code;
@@ -129,9 +148,10 @@ export async function embedCommand(argv: string[], env: Env): Promise<number> {
       normalize,
       truncate,
       direction: 'right',
+      dtype,
     });
   } catch (e) {
-    if (e instanceof ServiceError && e.field !== undefined && 'option' in e.field) throw new ConfigError(`--${e.field.option === 'prompt' ? 'input-type' : e.field.option}: ${e.message}`);
+    if (e instanceof ServiceError && e.field !== undefined && 'option' in e.field) throw new ConfigError(`--${CLI_FLAG_OF[e.field.option]}: ${e.message}`);
     throw e;
   }
   let out = '';
@@ -151,7 +171,7 @@ async function embedInputFile(door: Door, file: Values<typeof FILE_TABLE> & { in
   const total = await countRows(file.input, input);
   const tty = process.stderr.isTTY === true;
   try {
-    const r = await embedFile(door, { ...input, input: file.input, output: file.output, onError: file.onError, batchRows: file.batchRows, concurrency: file.concurrency || concurrency, embed, model },
+    const r = await embedFile(door, { ...input, input: file.input, output: file.output, outputFormat: file.outputFormat ?? outputFormatOf(file.output), onError: file.onError, batchRows: file.batchRows, concurrency: file.concurrency || concurrency, embed, model },
       (from) => new Progress(total, from, tty, (s) => process.stderr.write(s)));
     if (r.alreadyComplete) {
       log(`${file.output} is complete already (${r.embedded} rows${r.skipped > 0 ? `, ${r.skipped} skipped` : ''}); nothing to do`);

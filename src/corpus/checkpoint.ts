@@ -1,6 +1,6 @@
 // Where an `embed --input … --output …` job stands, kept beside its output so that running the
-// same command again continues it: rows done, and the bytes of the output and the skipped-rows
-// file that hold them. The output is written first and synced, then this file replaced
+// same command again continues it: rows done, and the bytes of the output (and of its ids file,
+// for .npy) and of the skipped-rows file that hold them. The output is written first and synced, then this file replaced
 // atomically; at a resume both files are cut back to the bytes recorded here, so a row written
 // after the last checkpoint (a kill between the two) is written again, once.
 
@@ -11,7 +11,12 @@ export interface Checkpoint {
   job: string;
   /** Rows of the input consumed (embedded or skipped). */
   rows: number;
+  /** Bytes of the output (for Parquet: of its staging file). */
   outputBytes: number;
+  /** Bytes of the ids file beside a .npy output. */
+  idsBytes: number;
+  /** Elements per vector, once known. */
+  width: number;
   skippedBytes: number;
   embedded: number;
   skipped: number;

@@ -1,14 +1,19 @@
 // `embed --input FILE --output FILE`: every row of the input embedded through the door, written
-// as JSONL ({"id", "embedding"}) in input order, with progress, and resumable: the same command
+// in input order as JSONL ({"id", "embedding"}), .npy (ids beside it) or Parquet (sinks/), in
+// float or a compact type, with progress, and resumable: the same command
 // run again after Ctrl-C, kill -9 or a lost Machine continues where the last checkpoint stood,
 // and the output holds every row exactly once (checkpoint.ts). Bad rows stop the job with their
 // line number, or with --on-error skip are listed in <output>.skipped.jsonl and left out.
 
 import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import type { Vector } from '../vectors/compact.js';
+import { openSink } from './sinks/open-sink.js';
+import type { OutputFormat, VectorSink } from './sinks/sink.js';
 import { resolve } from 'node:path';
 import type { EmbedOptions } from '../service/embedding-service.js';
 import { JobError } from './job-error.js';
 import type { Door } from './remote-door.js';
+import { idsPathOf } from './sinks/npy-sink.js';
 import { checkpointPath, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { Progress } from './progress.js';
 import { readInput, type InputOptions, type Row } from './read-input.js';
@@ -16,6 +21,7 @@ import { readInput, type InputOptions, type Row } from './read-input.js';
 export interface FileJob extends InputOptions {
   input: string;
   output: string;
+  outputFormat: OutputFormat;
   onError: 'stop' | 'skip';
   /** Rows per call to the door (one checkpoint each). */
   batchRows: number;
@@ -41,23 +47,26 @@ export interface JobReport {
 export const skippedPath = (output: string): string => `${output}.skipped.jsonl`;
 
 export async function embedFile(door: Door, job: FileJob, progress: (from: number) => Progress): Promise<JobReport> {
-  const key = JSON.stringify({ input: resolve(job.input), format: job.format, text: job.textField, id: job.idField ?? null, model: job.model, embed: job.embed, maxChars: job.maxChars });
+  const key = JSON.stringify({ input: resolve(job.input), format: job.format, text: job.textField, id: job.idField ?? null, model: job.model, embed: job.embed, maxChars: job.maxChars, output: job.outputFormat });
   let cp = readCheckpoint(job.output);
-  if (cp === null && existsSync(job.output) && statSync(job.output).size > 0) {
-    throw new JobError(`${job.output} exists and was not written by a job of this command (no ${checkpointPath(job.output)}): remove it or choose another --output`);
+  const sinkOpts = { output: job.output, dtype: job.embed.dtype ?? 'float', lineIds: job.idField === undefined };
+  if (cp === null) {
+    // Files of the output's name the job did not write are not overwritten.
+    const probe = [job.output, ...(job.outputFormat === 'npy' ? [idsPathOf(job.output)] : [])];
+    const there = probe.find((f) => existsSync(f) && statSync(f).size > 0);
+    if (there !== undefined) throw new JobError(`${there} exists and was not written by a job of this command (no ${checkpointPath(job.output)}): remove it or choose another --output`);
   }
   if (cp !== null && cp.job !== key) {
     throw new JobError(`${job.output} is the output of another job (another input file, fields, prompt, options or model; see ${checkpointPath(job.output)}): remove both or choose another --output`);
   }
   if (cp?.complete) return { rows: cp.rows, embedded: cp.embedded, skipped: cp.skipped, cached: 0, tokens: 0, resumedAt: cp.rows, alreadyComplete: true };
-  cp ??= { job: key, rows: 0, outputBytes: 0, skippedBytes: 0, embedded: 0, skipped: 0, complete: false };
+  cp ??= { job: key, rows: 0, outputBytes: 0, idsBytes: 0, width: 0, skippedBytes: 0, embedded: 0, skipped: 0, complete: false };
   const resumedAt = cp.rows;
 
   // Back to the last checkpoint: what was written after it is written again.
-  const out = openSync(job.output, existsSync(job.output) ? 'r+' : 'w');
+  const sink: VectorSink = openSink(job.outputFormat, sinkOpts, cp);
   const skippedFile = skippedPath(job.output);
   const skip = openSync(skippedFile, existsSync(skippedFile) ? 'r+' : 'w');
-  truncateSync(job.output, cp.outputBytes);
   truncateSync(skippedFile, cp.skippedBytes);
   const state: Checkpoint = { ...cp };
   const bar = progress(resumedAt);
@@ -69,20 +78,18 @@ export async function embedFile(door: Door, job: FileJob, progress: (from: numbe
 
   // Batches in flight, in input order: each is written (and checkpointed) when it and all before
   // it are done, so the output stays in input order and a checkpoint never covers a gap.
-  const inflight: Array<{ result: Promise<{ vectors: Float32Array[]; tokens: number; cached: number } | null>; rows: typeof batch; skipped: string[]; last: number }> = [];
+  const inflight: Array<{ result: Promise<{ vectors: Vector[]; tokens: number; cached: number } | null>; rows: typeof batch; skipped: string[]; last: number }> = [];
   const writeOldest = async (): Promise<void> => {
     const b = inflight.shift();
     if (b === undefined) return;
     const result = await b.result;
-    let text = '';
     if (result !== null) {
       cached += result.cached;
       tokens += result.tokens;
-      b.rows.forEach((r, i) => (text += `${JSON.stringify({ id: r.id, embedding: Array.from(result.vectors[i]) })}\n`));
+      sink.append(b.rows.map((r, i) => ({ id: r.id, vector: result.vectors[i] })));
     }
-    state.outputBytes += writeAll(out, text, state.outputBytes);
     state.skippedBytes += writeAll(skip, b.skipped.join(''), state.skippedBytes);
-    fsyncSync(out);
+    Object.assign(state, sink.sync());
     fsyncSync(skip);
     state.embedded += b.rows.length;
     state.skipped += b.skipped.length;
@@ -123,12 +130,14 @@ export async function embedFile(door: Door, job: FileJob, progress: (from: numbe
     }
     await flush();
     await drain();
+    await sink.finish();
     state.complete = true;
     writeCheckpoint(job.output, state);
+    sink.discardStaging?.();
     bar.update(state.rows, tokens, true);
   } finally {
     bar.end();
-    closeSync(out);
+    sink.close();
     closeSync(skip);
     // Only a job that skipped rows leaves the list of them.
     if (state.skippedBytes === 0) rmSync(skippedFile, { force: true });

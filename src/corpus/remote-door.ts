@@ -1,6 +1,6 @@
 // `embed --input … --url URL`: the rows go to a running service instead of a model in this
 // process, through its OpenAI route with base64 vectors (the same float32 bits, a quarter of the
-// JSON). Behind Fly's proxy (or any load balancer) the service is the unit: several Machines take
+// JSON; the bytes of a compact type likewise). Behind Fly's proxy (or any load balancer) the service is the unit: several Machines take
 // the batches this client keeps in flight (--concurrency). A 429 or 503 is waited out as its
 // Retry-After says, a dropped connection or a 5xx from a proxy retried (model/retry.ts); a 4xx
 // that retrying cannot help ends the job with the service's own message.
@@ -8,11 +8,12 @@
 import { retrying, type Attempt, type RetryPolicy } from '../model/retry.js';
 import type { EmbedOptions } from '../service/embedding-service.js';
 import { JobError } from './job-error.js';
+import { fromBase64, type Vector } from '../vectors/compact.js';
 
 const POLICY: RetryPolicy = { max: 8, baseMs: 500, maxMs: 8000, maxRetryAfterMs: 120_000 };
 
 export interface Embedded {
-  vectors: Float32Array[];
+  vectors: Vector[];
   tokens: number;
   cached: number;
 }
@@ -35,7 +36,8 @@ export class RemoteDoor implements Door {
   }
 
   async embed(inputs: { texts: readonly string[] }, opts: Omit<EmbedOptions, 'cache'>): Promise<Embedded> {
-    const body = JSON.stringify({ input: inputs.texts, encoding_format: 'base64', ...(opts.prompt !== undefined ? { input_type: opts.prompt } : {}), ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}) });
+    const dtype = opts.dtype ?? 'float';
+    const body = JSON.stringify({ input: inputs.texts, encoding_format: 'base64', ...(dtype !== 'float' ? { output_dtype: dtype } : {}), ...(opts.prompt !== undefined ? { input_type: opts.prompt } : {}), ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}) });
     const headers: Record<string, string> = { 'content-type': 'application/json', ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}) };
     return retrying(this.policy, `POST ${this.url}`, this.log, async (): Promise<Attempt<Embedded>> => {
       let res: Response;
@@ -48,12 +50,7 @@ export class RemoteDoor implements Door {
       }
       if (res.status === 200) {
         const answer = (await res.json()) as { data: Array<{ embedding: string }>; usage?: { prompt_tokens?: number } };
-        const vectors = answer.data.map((d) => {
-          const bytes = Buffer.from(d.embedding, 'base64');
-          const v = new Float32Array(bytes.length / 4);
-          new Uint8Array(v.buffer).set(bytes);
-          return v;
-        });
+        const vectors = answer.data.map((d) => fromBase64(d.embedding, dtype));
         return { value: { vectors, tokens: answer.usage?.prompt_tokens ?? 0, cached: Number(res.headers.get('x-cached-inputs') ?? 0) } };
       }
       const text = await res.text();

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -93,6 +93,9 @@ test('a bad row stops the job with its line number, keeping the rows before; fix
     assert.match(r.err, message);
     assert.match(r.err, /The 5 rows before it are in .*run the same command again to continue/);
     assert.deepEqual(readOutput(output).map((x) => x.embedding), want.slice(0, 5), 'the rows before are kept, once');
+    // What a process killed between writing rows and recording them would leave: more than the
+    // rest of the job will write. The resume cuts it off.
+    appendFileSync(output, `${JSON.stringify({ id: 99, embedding: [1, 2, 3] })}\n`.repeat(400));
     // The row fixed: the job continues from it.
     writeFileSync(input, good.slice(0, 5).join('\n') + '\n' + JSON.stringify({ text: 'исправлено' }) + '\n' + good.slice(5).join('\n') + '\n');
     const again = run(['--input', input, '--output', output, '--input-type', 'passage', '--max-chars', '100', '--batch-rows', '2']);
@@ -135,43 +138,50 @@ test('refusals: another job\'s output, a file not written by it, --input without
   assert.match(run(['--input', join(work, 'missing.txt'), '--output', join(work, 'o.jsonl')]).err, /no such file/);
 });
 
-test('interrupted by SIGINT and by kill -9 at any point: the same command resumes, and the output is every row once, as an uninterrupted run writes it', { timeout: 300_000 }, async () => {
-  const texts = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: `row-${i}`, text: `текст номер ${i} ${'слово '.repeat(i % 9)}` }));
-  const input = file('big.jsonl', texts.join('\n') + '\n');
-  const args = ['embed', '--model-dir', modelDir, '--dtype', 'fp32', '--input', input, '--input-type', 'passage', '--id-field', 'id', '--batch-rows', '16'];
-  const whole = join(input, '..', 'whole.jsonl');
-  assert.equal(spawnSync(process.execPath, [BIN, ...args, '--output', whole]).status, 0);
+for (const [format, extra] of [['jsonl', []], ['npy', ['--output-dtype', 'int8']], ['parquet', ['--output-dtype', 'ubinary']]] as const) {
+  test(`${format}${extra.length > 0 ? ` (${extra[1]})` : ''} interrupted by SIGINT and by kill -9 at any point: the same command resumes, and the output is every row once, as an uninterrupted run writes it`, { timeout: 300_000 }, async () => {
+    const texts = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: `row-${i}`, text: `текст номер ${i} ${'слово '.repeat(i % 9)}` }));
+    const input = file('big.jsonl', texts.join('\n') + '\n');
+    const args = ['embed', '--model-dir', modelDir, '--dtype', 'fp32', '--input', input, '--input-type', 'passage', '--id-field', 'id', '--batch-rows', '16', ...extra];
+    const whole = join(input, '..', `whole.${format}`);
+    assert.equal(spawnSync(process.execPath, [BIN, ...args, '--output', whole]).status, 0);
 
-  const output = join(input, '..', 'interrupted.jsonl');
-  const progress = `${output}.progress.json`;
-  let interruptions = 0;
-  // Six interruptions at random moments, then a run left to finish (however fast this machine is).
-  for (let attempt = 0; attempt < 7; attempt++) {
-    const child = spawn(process.execPath, [BIN, ...args, '--output', output], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    // Wait for some rows (or the end), then stop it at a random moment.
-    const before = existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { rows: number }).rows : 0;
-    const deadline = Date.now() + (attempt < 6 ? 20_000 : 240_000);
-    let finished = false;
-    for (;;) {
-      if (child.exitCode !== null) {
-        finished = true;
-        break;
+    const output = join(input, '..', `interrupted.${format}`);
+    const progress = `${output}.progress.json`;
+    let interruptions = 0;
+    // Six interruptions at random moments, then a run left to finish (however fast this machine is).
+    for (let attempt = 0; attempt < 7; attempt++) {
+      const child = spawn(process.execPath, [BIN, ...args, '--output', output], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      // Wait for some rows (or the end), then stop it at a random moment.
+      const before = existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { rows: number }).rows : 0;
+      const deadline = Date.now() + (attempt < 6 ? 20_000 : 240_000);
+      let finished = false;
+      for (;;) {
+        if (child.exitCode !== null) {
+          finished = true;
+          break;
+        }
+        const rows = existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { rows: number }).rows : 0;
+        if ((attempt < 6 && rows > before) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 5));
       }
-      const rows = existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { rows: number }).rows : 0;
-      if ((attempt < 6 && rows > before) || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 5));
+      if (!finished && attempt < 6) {
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));
+        child.kill(attempt % 3 === 0 ? 'SIGINT' : 'SIGKILL');
+        interruptions++;
+      }
+      await exited;
+      if (existsSync(progress) && (JSON.parse(readFileSync(progress, 'utf8')) as { complete: boolean }).complete) break;
     }
-    if (!finished && attempt < 6) {
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));
-      child.kill(attempt % 3 === 0 ? 'SIGINT' : 'SIGKILL');
-      interruptions++;
+    assert.ok(interruptions >= 3, `${interruptions} interruptions`);
+    assert.ok((JSON.parse(readFileSync(progress, 'utf8')) as { complete: boolean }).complete, 'the job ended');
+    const pairs: Array<[string, string]> = [[output, whole]];
+    if (format === 'npy') pairs.push([output.replace(/\.npy$/, '.ids.jsonl'), whole.replace(/\.npy$/, '.ids.jsonl')]);
+    for (const [got, want] of pairs) {
+      assert.equal(statSync(got).size, statSync(want).size, got);
+      assert.ok(readFileSync(got).equals(readFileSync(want)), `${got}: byte for byte the uninterrupted run's output`);
     }
-    await exited;
-    if (existsSync(progress) && (JSON.parse(readFileSync(progress, 'utf8')) as { complete: boolean }).complete) break;
-  }
-  assert.ok(interruptions >= 3, `${interruptions} interruptions`);
-  assert.ok((JSON.parse(readFileSync(progress, 'utf8')) as { complete: boolean }).complete, 'the job ended');
-  assert.equal(statSync(output).size, statSync(whole).size);
-  assert.ok(readFileSync(output).equals(readFileSync(whole)), 'byte for byte the uninterrupted run\'s output');
-});
+    if (format === 'parquet') assert.ok(!existsSync(`${output}.partial.npy`) && !existsSync(`${output}.partial.ids.jsonl`), 'the staging files are gone');
+  });
+}

@@ -87,6 +87,19 @@ test('two servers behind HAProxy, one answering 429 and one killed mid-job: ever
     assert.equal(got.length, rows.length, 'every row once');
     assert.deepEqual(got.map((l) => (JSON.parse(l) as { id: number }).id), rows.map((_, i) => i), 'in input order');
     assert.ok(readFileSync(output).equals(readFileSync(local)), 'byte for byte what one process writes');
+
+    // Compact vectors through the service (output_dtype, base64 bytes) are the ones made here.
+    for (const [dtype, ext] of [['int8', 'npy'], ['ubinary', 'jsonl']] as const) {
+      const remote = join(work, `remote-${dtype}.${ext}`);
+      const own = join(work, `own-${dtype}.${ext}`);
+      // Batches of 16: the server left has a queue of 40 inputs.
+      const common = ['--input', input, '--id-field', 'id', '--input-type', 'passage', '--output-dtype', dtype, '--batch-rows', '16'];
+      const viaUrl = spawnSync(process.execPath, [BIN, 'embed', ...common, '--output', remote, '--url', servers[1].url], { encoding: 'utf8' });
+      assert.equal(viaUrl.status, 0, viaUrl.stderr);
+      const here = spawnSync(process.execPath, [BIN, 'embed', ...args, ...common, '--output', own], { encoding: 'utf8' });
+      assert.equal(here.status, 0, here.stderr);
+      assert.ok(readFileSync(remote).equals(readFileSync(own)), `${dtype}: the service's bytes are this process's`);
+    }
   } finally {
     proxy?.kill('SIGTERM');
     for (const s of servers) {
