@@ -1,5 +1,6 @@
-// The queue all requests share. Each request's inputs wait here already tokenized; one
-// worker forms batches under a padded-token budget and runs them one at a time.
+// The queue all requests share, for every model served (the embedder and a reranker take
+// turns in it). Each request's inputs wait here already tokenized; one worker forms batches of
+// one model under a padded-token budget and runs them one at a time.
 //
 // Fairness: requests take turns. A request that put inputs into a batch and still has
 // more goes to the back of the line, so a single query behind a 256-input request waits
@@ -22,6 +23,10 @@ interface Job {
   ids: readonly number[][];
   /** Token vectors wanted (/embed_all), not the pooled vector. */
   tokens: boolean;
+  /** Which model runs it: a run holds one model's rows (the embedder's, or a reranker's). */
+  model: string;
+  /** Token types per row (a cross-encoder's pairs), or null. */
+  types: readonly number[][] | null;
   /** Input indices in the groups planned at arrival; `next` is the first group not yet run. */
   groups: number[][];
   /** Each group's padded tokens (rows × its longest row). */
@@ -50,10 +55,13 @@ export interface BatcherOptions {
 }
 
 /**
- * Runs one batch: per row, in row order, the raw (unnormalized) pooled vector, or where
- * `tokens[row]` is set, the row's token vectors back to back.
+ * Runs one batch of one model: per row, in row order, the raw (unnormalized) pooled vector, or
+ * where `tokens[row]` is set, the row's token vectors back to back; for a reranker, its logits.
  */
-export type RunBatch = (ids: number[][], tokens: boolean[]) => Promise<Float32Array[]>;
+export type RunBatch = (ids: number[][], tokens: boolean[], of: { model: string; types: number[][] | null }) => Promise<Float32Array[]>;
+
+/** The embedding model's key in the queue (the default); a reranker's is its own. */
+export const EMBED_MODEL = 'embed';
 
 export class Batcher {
   private jobs: Job[] = [];
@@ -82,7 +90,7 @@ export class Batcher {
     return this.cost.estimate(this.queuedRuns, this.queuedPadded);
   }
 
-  submit(ids: readonly number[][], signal?: AbortSignal, opts: { tokens?: boolean } = {}): Promise<Float32Array[]> {
+  submit(ids: readonly number[][], signal?: AbortSignal, opts: { tokens?: boolean; model?: string; types?: readonly number[][] } = {}): Promise<Float32Array[]> {
     const wait = this.expectedWaitMs;
     const retryAfter = Math.max(1, Math.ceil((wait ?? this.queuedInputs * 5) / 1000));
     if (ids.length > this.opts.maxQueuedInputs) {
@@ -100,7 +108,12 @@ export class Batcher {
     return new Promise((resolve, reject) => {
       const groups = planBatches(ids.map((row) => row.length), this.opts.batchTokens);
       const padded = groups.map((g) => g.length * Math.max(...g.map((i) => ids[i].length)));
-      this.jobs.push({ ids, tokens: opts.tokens === true, groups, padded, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject });
+      const job: Job = { ids, tokens: opts.tokens === true, model: opts.model ?? EMBED_MODEL, types: opts.types ?? null, groups, padded, next: 0, done: 0, results: new Array<Float32Array>(ids.length), signal, resolve, reject };
+      // A newcomer goes before the requests that have had a turn already: it waits for the run
+      // under way at most, also when it cannot join the next run (another model's rows).
+      const started = this.jobs.findIndex((j) => j.next > 0);
+      if (started < 0) this.jobs.push(job);
+      else this.jobs.splice(started, 0, job);
       this.queuedInputs += ids.length;
       this.queuedRuns += groups.length;
       for (const p of padded) this.queuedPadded += p;
@@ -126,12 +139,15 @@ export class Batcher {
     let longest = 0;
     const budget = this.opts.batchTokens;
     const contributed = new Set<Job>();
+    let model: string | null = null;
     for (const job of this.jobs) {
       if (job.next >= job.groups.length) continue;
       if (job.signal?.aborted) {
         this.drop(job, new ServiceError('cancelled', 'client closed the request', 'client_closed'));
         continue;
       }
+      // The request whose turn it is chooses the model; others of that model may join it.
+      if (model !== null && job.model !== model) continue;
       const group = job.groups[job.next];
       const groupLongest = Math.max(...group.map((i) => job.ids[i].length));
       if (rows.length > 0) {
@@ -141,6 +157,7 @@ export class Batcher {
         if (together > budget || together > apart) continue;
       }
       for (const index of this.take(job)) rows.push({ job, index });
+      model = job.model;
       longest = Math.max(longest, groupLongest);
       contributed.add(job);
     }
@@ -159,7 +176,8 @@ export class Batcher {
         const t0 = now();
         let vectors: Float32Array[];
         try {
-          vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]), rows.map((r) => r.job.tokens));
+          const types = rows[0].job.types === null ? null : rows.map((r) => (r.job.types as number[][])[r.index]);
+          vectors = await this.run(rows.map((r) => r.job.ids[r.index] as number[]), rows.map((r) => r.job.tokens), { model: rows[0].job.model, types });
         } catch (e) {
           for (const job of new Set(rows.map((r) => r.job))) this.drop(job, e);
           this.jobs = this.jobs.filter((j) => j.next < j.groups.length);

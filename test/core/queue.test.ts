@@ -302,3 +302,46 @@ test('a queue with only a request whose client left runs nothing; a queue withou
   assert.deepEqual((await plain.submit([row(3, 1)])).map((v) => Array.from(v)), [[3]]);
   assert.ok((plain.expectedWaitMs ?? -1) >= 0);
 });
+
+test('two models in one queue: a run holds one model\'s rows with their token types; a newcomer of the other model runs right after the run under way', async () => {
+  const runs: Array<{ model: string; rows: number; types: number[][] | null }> = [];
+  let open!: () => void;
+  let gate: Promise<void> | null = new Promise((r) => (open = r));
+  const b = new Batcher(async (ids, _tokens, of) => {
+    runs.push({ model: of.model, rows: ids.length, types: of.types });
+    if (gate) await gate;
+    return ids.map((row) => Float32Array.from([row.length]));
+  }, { batchTokens: 16, maxQueuedInputs: 100 });
+  const rows = (n: number, len: number): number[][] => Array.from({ length: n }, () => Array(len).fill(5));
+  // 4 pairs of 16 tokens: one run each; the first is held.
+  const rerank = b.submit(rows(4, 16), undefined, { model: 'rerank', types: rows(4, 16).map((r, i) => r.map(() => i % 2)) });
+  await new Promise((r) => setImmediate(r));
+  const embedA = b.submit(rows(1, 4));
+  const embedB = b.submit(rows(2, 4));
+  gate = null;
+  open();
+  await Promise.all([rerank, embedA, embedB]);
+  assert.deepEqual(runs.map((r) => `${r.model}:${r.rows}`), ['rerank:1', 'embed:3', 'rerank:1', 'rerank:1', 'rerank:1'], 'the two embedding requests joined one run; no run mixed models');
+  assert.deepEqual(runs[0].types, [Array(16).fill(0)], 'each row\'s token types reach the run');
+  assert.equal(runs[1].types, null);
+  assert.deepEqual(runs[2].types, [Array(16).fill(1)]);
+});
+
+test('rows of two models are never in one run, even where joining would be cheaper', async () => {
+  const runs: string[][] = [];
+  let open!: () => void;
+  let gate: Promise<void> | null = new Promise((r) => (open = r));
+  const b = new Batcher(async (ids, _tokens, of) => {
+    runs.push(ids.map(() => of.model));
+    if (gate) await gate;
+    return ids.map((row) => Float32Array.from([row.length]));
+  }, { batchTokens: 64, maxQueuedInputs: 100 });
+  // A run under way, so that both requests below wait for the same next run.
+  const first = b.submit([[9, 9]]);
+  const pairs = b.submit([[1, 2, 3, 4], [1, 2, 3, 4]], undefined, { model: 'rerank', types: [[0, 0, 1, 1], [0, 0, 1, 1]] });
+  const query = b.submit([[1, 2, 3, 4]]);
+  gate = null;
+  open();
+  await Promise.all([first, pairs, query]);
+  assert.deepEqual(runs, [['embed'], ['rerank', 'rerank'], ['embed']]);
+});
