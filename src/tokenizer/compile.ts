@@ -96,6 +96,7 @@ export function compileSpec(spec: TokenizerSpec): TokenizerData {
     addedTokens: spec.addedTokens,
     template: spec.template,
     templateSpecials: spec.templateSpecials,
+    ...(spec.pairTemplate !== undefined ? { pairTemplate: spec.pairTemplate } : {}),
   };
   return {
     meta,

@@ -1,7 +1,7 @@
 // Everything the tokenizer needs at run time, in a form that a binary file can hold as
 // typed arrays (see binary-file.ts) and that `compile` builds from tokenizer.json.
 
-import type { AddedTokenSpec, MetaspaceSpec, TemplatePiece } from './spec.js';
+import type { AddedTokenSpec, MetaspaceSpec, PairPiece, TemplatePiece } from './spec.js';
 
 export interface TokenizerMeta {
   unkId: number;
@@ -13,6 +13,7 @@ export interface TokenizerMeta {
   addedTokens: AddedTokenSpec[];
   template: TemplatePiece[];
   templateSpecials: Record<string, number[]>;
+  pairTemplate?: PairPiece[];
 }
 
 export interface TokenizerArrays {

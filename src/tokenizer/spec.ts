@@ -25,6 +25,8 @@ export interface MetaspaceSpec {
 }
 
 export type TemplatePiece = { special: string } | { sequence: 'A' };
+/** A piece of the pair template, with the token type its tokens get (BERT: 1 for the second sequence). */
+export type PairPiece = { special: string; typeId: number } | { sequence: 'A' | 'B'; typeId: number };
 
 export interface TokenizerSpec {
   normalizers: NormalizerStep[];
@@ -35,6 +37,8 @@ export interface TokenizerSpec {
   template: TemplatePiece[];
   /** Special token name → ids it expands to in the template. */
   templateSpecials: Record<string, number[]>;
+  /** How two sequences are joined (a cross-encoder's query and passage), when the file says. */
+  pairTemplate?: PairPiece[];
 }
 
 export class UnsupportedTokenizerError extends Error {
@@ -122,7 +126,18 @@ function readMetaspace(p: Json): MetaspaceSpec {
   return { replacement, prependScheme, split: bool(p.split, true) };
 }
 
-function readTemplate(p: Json): { template: TemplatePiece[]; specials: Record<string, number[]> } {
+function readPair(p: Record<string, Json>): PairPiece[] | undefined {
+  const pair = p.pair;
+  if (!Array.isArray(pair)) return undefined;
+  const type = (x: Json): number => (typeof x === 'number' ? x : 0);
+  return pair.map((piece) => {
+    if (isObject(piece) && isObject(piece.SpecialToken)) return { special: str(piece.SpecialToken.id, 'SpecialToken.id'), typeId: type(piece.SpecialToken.type_id) };
+    if (isObject(piece) && isObject(piece.Sequence) && (piece.Sequence.id === 'A' || piece.Sequence.id === 'B')) return { sequence: piece.Sequence.id, typeId: type(piece.Sequence.type_id) };
+    throw new UnsupportedTokenizerError('TemplateProcessing.pair piece');
+  });
+}
+
+function readTemplate(p: Json): { template: TemplatePiece[]; specials: Record<string, number[]>; pair?: PairPiece[] } {
   if (p === null) return { template: [{ sequence: 'A' }], specials: {} };
   if (!isObject(p)) throw new UnsupportedTokenizerError('post_processor is not an object');
   const type = str(p.type, 'post_processor.type');
@@ -148,12 +163,13 @@ function readTemplate(p: Json): { template: TemplatePiece[]; specials: Record<st
       });
     }
   }
-  for (const piece of template) {
+  const pair = readPair(p);
+  for (const piece of [...template, ...(pair ?? [])]) {
     if ('special' in piece && !(piece.special in specials)) {
       throw new UnsupportedTokenizerError(`template names special token "${piece.special}" with no ids`);
     }
   }
-  return { template, specials };
+  return { template, specials, ...(pair !== undefined ? { pair } : {}) };
 }
 
 export function parseTokenizerJson(text: string): TokenizerSpec {
@@ -181,7 +197,7 @@ export function parseTokenizerJson(text: string): TokenizerSpec {
 
   const normalizers: NormalizerStep[] = [];
   readNormalizer(root.normalizer ?? null, normalizers);
-  const { template, specials } = readTemplate(root.post_processor ?? null);
+  const { template, specials, pair } = readTemplate(root.post_processor ?? null);
 
   const addedTokens: AddedTokenSpec[] = [];
   if (Array.isArray(root.added_tokens)) {
@@ -209,5 +225,6 @@ export function parseTokenizerJson(text: string): TokenizerSpec {
     addedTokens,
     template,
     templateSpecials: specials,
+    ...(pair !== undefined ? { pairTemplate: pair } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // template's special tokens and truncation. Offsets are [start, end) in code points of the
 // input, as the reference reports them.
 
+import { joinPair, type PairEncoding, type Sequence } from './pair.js';
 import { Charsmap } from './charsmap.js';
 import { graphemeLengths } from './graphemes.js';
 import type { TokenizerData, TokenizerMeta } from './data.js';
@@ -171,6 +172,35 @@ export class Tokenizer {
       out += s;
     }
     return out;
+  }
+
+  /**
+   * A query and a passage as one input by the pair template, cut longest first to `maxLength`
+   * (see pair.ts); without a pair template, the single one's specials around each, as XLM-R's.
+   */
+  encodePair(a: string, b: string, maxLength: number, direction: 'left' | 'right' = 'right'): PairEncoding {
+    const template = this.meta.pairTemplate;
+    if (template === undefined) throw new Error('this tokenizer.json has no pair template (post_processor.pair): it cannot join a query and a passage');
+    return joinPair(template, this.meta.templateSpecials, this.sequence(a), this.sequence(b), maxLength, direction);
+  }
+
+  /**
+   * A text's tokens without specials, and which start a pre-token: Metaspace splits before each
+   * replacement character (a piece starting with it begins a word), and an added token found in
+   * the text is a split of its own.
+   */
+  private sequence(text: string): Sequence {
+    const { ids, offsets } = this.encode(text, { addSpecialTokens: false });
+    const added = new Map(this.added.map((t) => [t.id, t.text]));
+    const cps = Array.from(text.isWellFormed() ? text : text.toWellFormed());
+    // An added token matched in the text (not an <unk> the model gave a span of it).
+    const matched = ids.map((id, i) => {
+      const content = added.get(id);
+      return content !== undefined && cps.slice(offsets[2 * i], offsets[2 * i + 1]).join('').includes(content);
+    });
+    const mark = this.meta.metaspace.replacement;
+    const wordStarts = ids.map((id, i) => i === 0 || matched[i] || matched[i - 1] || this.piece(id).startsWith(mark));
+    return { ids, wordStarts };
   }
 
   encode(input: string, options: EncodeOptions = {}): Encoding {

@@ -5,15 +5,18 @@
 //
 //   node build/test/fixture-models/generate.js --size SIZE --dtype int8|fp32|both --out DIR [--seed N]
 
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CACHE_DIR, FIXTURE_TOKENIZER_DIR } from '../helpers/fixtures.js';
 import { writeModel } from '../../src/onnx/writer.js';
 import { buildXlmrGraph, type FixtureDtype, type GraphOptions } from './xlmr-graph.js';
-import { E5_BASE, E5_LARGE, E5_SMALL, randomWeights, TINY, TINY_8K, TINY_BERT, type XlmrShape } from './xlmr-weights.js';
+import { E5_BASE, E5_LARGE, E5_SMALL, randomWeights, RERANK_MMINILM, RERANK_TINY, RERANK_TINY_BERT, TINY, TINY_8K, TINY_BERT, type XlmrShape } from './xlmr-weights.js';
 
-export const SHAPES = { tiny: TINY, 'tiny-bert': TINY_BERT, 'tiny-8k': TINY_8K, 'e5-small': E5_SMALL, 'e5-base': E5_BASE, 'e5-large': E5_LARGE } as const;
+export const SHAPES = {
+  tiny: TINY, 'tiny-bert': TINY_BERT, 'tiny-8k': TINY_8K, 'e5-small': E5_SMALL, 'e5-base': E5_BASE, 'e5-large': E5_LARGE,
+  'rerank-tiny': RERANK_TINY, 'rerank-tiny-bert': RERANK_TINY_BERT, 'rerank-mminilm': RERANK_MMINILM,
+} as const;
 export type FixtureSize = keyof typeof SHAPES;
 export const FIXTURE_SIZES = Object.keys(SHAPES) as FixtureSize[];
 export const FIXTURE_SEED = 20261126;
@@ -83,10 +86,12 @@ export function writeFixtureModel(dir: string, size: FixtureSize, dtype: Fixture
   const shape = shapeOf(size);
   mkdirSync(join(dir, 'onnx'), { recursive: true });
   const bert = shape.arch === 'bert';
+  const classifier = shape.labels !== undefined;
   const config = {
     // The name /info and the logs show: this is not intfloat/multilingual-e5-base.
     _name_or_path: `ortos-fixture/${bert ? 'bert' : 'xlmr'}-${size}-random`,
-    architectures: [bert ? 'BertModel' : 'XLMRobertaModel'],
+    architectures: [`${bert ? 'Bert' : 'XLMRoberta'}${classifier ? 'ForSequenceClassification' : 'Model'}`],
+    ...(classifier ? { id2label: Object.fromEntries(Array.from({ length: shape.labels ?? 1 }, (_, i) => [String(i), `LABEL_${i}`])) } : {}),
     model_type: bert ? 'bert' : 'xlm-roberta',
     hidden_size: shape.hidden,
     num_hidden_layers: shape.layers,
@@ -103,8 +108,10 @@ export function writeFixtureModel(dir: string, size: FixtureSize, dtype: Fixture
     ortos_fixture: { size, seed, version: FIXTURE_VERSION, note: 'random weights: not a real model' },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  writeSentenceTransformersFiles(dir, shape, rules);
+  // Cross-encoder repos carry no sentence-transformers module files.
+  if (!classifier) writeSentenceTransformersFiles(dir, shape, rules);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(FIXTURE_TOKENIZER_DIR, f), join(dir, f));
+  if (classifier && bert) writeBertPairTemplate(join(dir, 'tokenizer.json'));
   const weights = randomWeights(shape, seed);
   for (const d of exportsOf(dtype)) {
     const target = join(dir, 'onnx', onnxFileFor(d));
@@ -112,6 +119,23 @@ export function writeFixtureModel(dir: string, size: FixtureSize, dtype: Fixture
     writeModel(tmp, buildXlmrGraph(weights, d, graph), { '': 14 });
     renameSync(tmp, target);
   }
+}
+
+/**
+ * BERT's pair template, [CLS] A [SEP] B [SEP] with B's part of token type 1, on the fixture's
+ * XLM-R vocabulary (<s> and </s> as CLS and SEP), as BertTokenizerFast's post_processor has it
+ * and as multilingual BERT-family models with a SentencePiece vocabulary write it.
+ */
+function writeBertPairTemplate(path: string): void {
+  const tok = JSON.parse(readFileSync(path, 'utf8')) as { post_processor: { pair: unknown[] } };
+  tok.post_processor.pair = [
+    { SpecialToken: { id: '<s>', type_id: 0 } },
+    { Sequence: { id: 'A', type_id: 0 } },
+    { SpecialToken: { id: '</s>', type_id: 0 } },
+    { Sequence: { id: 'B', type_id: 1 } },
+    { SpecialToken: { id: '</s>', type_id: 1 } },
+  ];
+  writeFileSync(path, JSON.stringify(tok));
 }
 
 /** A fixture with other rules than e5's, under its own name in .cache/. */
@@ -136,7 +160,9 @@ export function cachedFixture(size: FixtureSize, dtype: FixtureExports, variant?
 export const FIXTURE_HELP = `usage: npm run -s fixture -- [--size SIZE] [--dtype int8|fp32|both] [--out DIR] [--seed N]
 
 SIZE: tiny (default; 32 hidden, 2 layers), e5-small (BERT, 384 × 12), e5-base (768 × 12),
-e5-large (1024 × 24; ~2.3 GB of memory to make), tiny-bert, tiny-8k (8194 positions).
+e5-large (1024 × 24; ~2.3 GB of memory to make), tiny-bert, tiny-8k (8194 positions);
+cross-encoders (one relevance logit): rerank-tiny, rerank-tiny-bert, rerank-mminilm (the
+shape of cross-encoder/mmarco-mMiniLMv2-L12-H384-v1, 384 × 12).
 
 Writes a model with random weights in the Hugging Face hub layout (config.json, tokenizer.json,
 tokenizer_config.json, onnx/…), for trying everything offline: its vectors mean nothing, its

@@ -144,7 +144,15 @@ export function buildXlmrGraph(w: XlmrWeights, dtype: FixtureDtype, opts: GraphO
     const o = linear(gelu, L.ffnOut, `${p}.output.dense`);
     x = layerNorm(b.one('Add', [o, x1]), L.outNorm, `${p}.output.LayerNorm`);
   });
-  b.nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output_identity' });
+  const head = w.classifier;
+  if (head !== undefined) {
+    // features[:, 0, :] → dense → tanh → out_proj, as the export of *ForSequenceClassification.
+    const first = b.one('Gather', [x, b.i64('index_0', [], [0])], { axis: 1 });
+    const dense = b.one('Tanh', [linear(first, head.dense, 'classifier.dense')]);
+    b.nodes.push({ op: 'Identity', inputs: [linear(dense, head.out, 'classifier.out_proj')], outputs: ['logits'], name: 'output_identity' });
+  } else {
+    b.nodes.push({ op: 'Identity', inputs: [x], outputs: ['last_hidden_state'], name: 'output_identity' });
+  }
 
   return {
     name: 'main_graph',
@@ -155,6 +163,8 @@ export function buildXlmrGraph(w: XlmrWeights, dtype: FixtureDtype, opts: GraphO
       { name: 'attention_mask', type: DataType.INT64, dims: ['batch_size', 'sequence_length'] },
       ...(typeInput ? [{ name: 'token_type_ids', type: DataType.INT64, dims: ['batch_size', 'sequence_length'] }] : []),
     ],
-    outputs: [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch_size', 'sequence_length', H] }],
+    outputs: head !== undefined
+      ? [{ name: 'logits', type: DataType.FLOAT, dims: ['batch_size', head.out.cols] }]
+      : [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch_size', 'sequence_length', H] }],
   };
 }
