@@ -94,7 +94,7 @@ export async function savePrepacked(optimized: string, target: string, dataFile:
 }
 
 export interface Forward {
-  /** [rows, cols, dim] last hidden state. */
+  /** [rows, cols, dim] last hidden state; for a classifier, [rows, dim] logits. */
   hidden: Float32Array;
   dim: number;
 }
@@ -103,7 +103,7 @@ export interface Forward {
 export interface ModelSession {
   readonly io: ModelIo;
   readonly takesEmbeddings: boolean;
-  forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward>;
+  forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array, types?: BigInt64Array): Promise<Forward>;
   release(): Promise<void>;
   /** Calls `listener` if the session stops for good other than by release (its thread died). */
   onLost?(listener: (why: Error) => void): void;
@@ -132,8 +132,9 @@ export class OnnxSession implements ModelSession {
     for (const need of ['input_ids', 'attention_mask']) {
       if (!inputs.includes(need)) throw new Error(`the ONNX graph has no "${need}" input (inputs: ${inputs.join(', ')})`);
     }
-    const outputName = ['last_hidden_state', 'token_embeddings'].find((n) => outputs.includes(n));
-    if (outputName === undefined) throw new Error(`the ONNX graph has no last_hidden_state/token_embeddings output (outputs: ${outputs.join(', ')})`);
+    // Token vectors (an embedding model), or a classifier's logits (a cross-encoder).
+    const outputName = ['last_hidden_state', 'token_embeddings', 'logits'].find((n) => outputs.includes(n));
+    if (outputName === undefined) throw new Error(`the ONNX graph has no last_hidden_state/token_embeddings/logits output (outputs: ${outputs.join(', ')})`);
     return new OnnxSession(session, TensorCtor, { inputs, outputs }, outputName);
   }
 
@@ -142,8 +143,13 @@ export class OnnxSession implements ModelSession {
     return this.io.inputs.includes('inputs_embeds');
   }
 
-  /** ids and mask are [rows, cols] row-major; embeds [rows, cols, dim] when the graph takes them. */
-  async forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array): Promise<Forward> {
+  /** What the graph computes: token vectors, or one score per input (logits). */
+  get task(): 'embed' | 'rerank' {
+    return this.outputName === 'logits' ? 'rerank' : 'embed';
+  }
+
+  /** ids, mask and types are [rows, cols] row-major; embeds [rows, cols, dim] when the graph takes them. */
+  async forward(ids: BigInt64Array, mask: BigInt64Array, rows: number, cols: number, embeds?: Float32Array, types?: BigInt64Array): Promise<Forward> {
     const feeds: Record<string, Tensor> = {
       input_ids: new this.TensorCtor('int64', ids, [rows, cols]),
       attention_mask: new this.TensorCtor('int64', mask, [rows, cols]),
@@ -153,11 +159,15 @@ export class OnnxSession implements ModelSession {
       feeds.inputs_embeds = new this.TensorCtor('float32', embeds, [rows, cols, embeds.length / (rows * cols)]);
     }
     if (this.io.inputs.includes('token_type_ids')) {
-      feeds.token_type_ids = new this.TensorCtor('int64', new BigInt64Array(rows * cols), [rows, cols]);
+      feeds.token_type_ids = new this.TensorCtor('int64', types ?? new BigInt64Array(rows * cols), [rows, cols]);
     }
     const out = await this.session.run(feeds, [this.outputName]);
     const t = out[this.outputName];
     const dims = t.dims;
+    if (this.task === 'rerank') {
+      if (dims.length !== 2 || dims[0] !== rows) throw new Error(`unexpected logits shape [${dims.join(', ')}]`);
+      return { hidden: t.data as Float32Array, dim: dims[1] };
+    }
     if (dims.length !== 3 || dims[0] !== rows || dims[1] !== cols) throw new Error(`unexpected output shape [${dims.join(', ')}]`);
     return { hidden: t.data as Float32Array, dim: dims[2] };
   }

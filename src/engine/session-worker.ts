@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readManifest } from '../model/manifest.js';
 import { Embedder } from './embedder.js';
+import { Scorer } from './scorer.js';
 import { EmbeddingRows } from './embedding-rows.js';
 import { chooseGraph } from './graph-choice.js';
 import type { Int8Choice, Int8Weights } from './int8-kernels.js';
@@ -24,12 +25,16 @@ export interface WorkerLoad {
   memory?: SessionMemory;
 }
 
-/** One batch: the rows' ids back to back, each row's length, and which rows want token vectors. */
+/**
+ * One batch: the rows' ids back to back, each row's length, which rows want token vectors, and
+ * (for a cross-encoder's pairs) each token's type, laid out as the ids.
+ */
 export interface RunRequest {
   id: number;
   ids: Int32Array;
   lengths: Int32Array;
   tokens: Uint8Array | null;
+  types: Uint8Array | null;
 }
 
 export type WorkerReply =
@@ -54,6 +59,7 @@ try {
   const session = await OnnxSession.load(join(load.preparedDir, graph), { threads: load.threads, memory: load.memory });
   const rows = await rowsPromise;
   const embedder = new Embedder(session, { batchTokens: load.batchTokens, padId: manifest.config.padId, pooling: manifest.rules.pooling, rows });
+  const scorer = session.task === 'rerank' ? new Scorer(session, manifest.config.padId, rows) : null;
   port.postMessage({ kind: 'ready', inputs: session.io.inputs, outputs: session.io.outputs, graph, int8 } satisfies WorkerReply);
   port.on('message', (msg: RunRequest | 'release') => {
     if (msg === 'release') {
@@ -61,12 +67,15 @@ try {
       return;
     }
     const inputs: number[][] = [];
+    const types: number[][] | null = msg.types === null ? null : [];
     let at = 0;
     for (const n of msg.lengths) {
       inputs.push(Array.from(msg.ids.subarray(at, at + n)));
+      types?.push(Array.from((msg.types as Uint8Array).subarray(at, at + n)));
       at += n;
     }
-    embedder.run(inputs, msg.tokens === null ? null : Array.from(msg.tokens, (t) => t === 1)).then(
+    const run = scorer !== null ? scorer.run(inputs, types) : embedder.run(inputs, msg.tokens === null ? null : Array.from(msg.tokens, (t) => t === 1));
+    run.then(
       (vectors) => {
         const offsets = new Int32Array(vectors.length + 1);
         vectors.forEach((v, r) => (offsets[r + 1] = offsets[r] + v.length));

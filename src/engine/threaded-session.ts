@@ -70,20 +70,23 @@ export class ThreadedSession {
   /**
    * One model run of these inputs as one padded batch: per input, in input order, its pooled
    * vector (not normalized), or where `tokens[i]` is set all its token vectors back to back
-   * (see Embedder.run). The vectors are views into one buffer that came from the thread.
+   * (see Embedder.run); for a cross-encoder, each pair's logits (`types`: its token types).
+   * The vectors are views into one buffer that came from the thread.
    */
-  run(inputs: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
+  run(inputs: readonly number[][], tokens: readonly boolean[] | null, types: readonly number[][] | null = null): Promise<Float32Array[]> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     const lengths = Int32Array.from(inputs, (row) => row.length);
     const ids = new Int32Array(lengths.reduce((a, n) => a + n, 0));
+    const typeIds = types === null ? null : new Uint8Array(ids.length);
     let at = 0;
-    for (const row of inputs) {
+    inputs.forEach((row, r) => {
       ids.set(row, at);
+      typeIds?.set((types as number[][])[r], at);
       at += row.length;
-    }
-    const request: RunRequest = { id, ids, lengths, tokens: tokens === null ? null : Uint8Array.from(tokens, (t) => (t ? 1 : 0)) };
-    const transfer = [ids.buffer, lengths.buffer, ...(request.tokens ? [request.tokens.buffer] : [])] as ArrayBuffer[];
+    });
+    const request: RunRequest = { id, ids, lengths, tokens: tokens === null ? null : Uint8Array.from(tokens, (t) => (t ? 1 : 0)), types: typeIds };
+    const transfer = [ids.buffer, lengths.buffer, ...(request.tokens ? [request.tokens.buffer] : []), ...(typeIds ? [typeIds.buffer] : [])] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });

@@ -2,7 +2,7 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { POOLING_FILE, readModelRules, RULE_FILES, type ModelRules } from './rules.js';
+import { POOLING_FILE, readModelRules, readRerankRules, RULE_FILES, type ModelRules } from './rules.js';
 
 export type Dtype = 'int8' | 'fp32' | 'q4';
 export const DTYPES: readonly Dtype[] = ['int8', 'fp32', 'q4'];
@@ -31,6 +31,15 @@ export interface ModelConfig {
   name?: string;
   /** A generated test model: its vectors mean nothing, and the logs say so. */
   randomWeights?: boolean;
+  /**
+   * What the graph computes: token vectors to pool (embed), or a relevance logit per input pair
+   * (rerank: a *ForSequenceClassification architecture, a cross-encoder).
+   */
+  task?: 'embed' | 'rerank';
+  /** A classifier's labels (id2label), for rerankers. */
+  labels?: number;
+  /** sentence-transformers' CrossEncoder activation named in config.json, if any. */
+  activationFn?: string;
 }
 
 /**
@@ -106,7 +115,20 @@ export function readModelConfig(dir: string): ModelConfig {
     modelType: typeof raw.model_type === 'string' ? raw.model_type : 'unknown',
     name: modelName(dir, raw),
     randomWeights: raw.ortos_fixture !== undefined,
+    ...classifierOf(raw),
   };
+}
+
+/** A sequence-classification config (a cross-encoder): its labels and activation. */
+function classifierOf(raw: Record<string, unknown>): Pick<ModelConfig, 'task' | 'labels' | 'activationFn'> {
+  const archs = Array.isArray(raw.architectures) ? raw.architectures.filter((a): a is string => typeof a === 'string') : [];
+  if (!archs.some((a) => a.endsWith('ForSequenceClassification'))) return { task: 'embed' };
+  const id2label = raw.id2label !== null && typeof raw.id2label === 'object' ? Object.keys(raw.id2label).length : undefined;
+  const labels = typeof raw.num_labels === 'number' ? raw.num_labels : id2label ?? 2;
+  // sentence-transformers >= 4 keeps it under "sentence_transformers"; older ones at the top.
+  const st = raw.sentence_transformers !== null && typeof raw.sentence_transformers === 'object' ? (raw.sentence_transformers as Record<string, unknown>).activation_fn : undefined;
+  const fn = typeof st === 'string' ? st : typeof raw.sbert_ce_default_activation_function === 'string' ? raw.sbert_ce_default_activation_function : undefined;
+  return { task: 'rerank', labels, ...(fn !== undefined ? { activationFn: fn } : {}) };
 }
 
 /**
@@ -138,7 +160,7 @@ export function resolveModelDir(dir: string, dtype?: Dtype): ModelFiles {
   const config = readModelConfig(dir);
   let rules: ModelRules;
   try {
-    rules = readModelRules(dir, config.name, positionLimit(config));
+    rules = config.task === 'rerank' ? readRerankRules(dir, config, positionLimit(config)) : readModelRules(dir, config.name, positionLimit(config));
   } catch (e) {
     throw new ModelDirError((e as Error).message);
   }

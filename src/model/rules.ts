@@ -30,7 +30,11 @@ export interface ModelRules {
   /** For instruction-following models: the task written into "{instruction}" when a request gives none. */
   defaultInstruction?: string;
   /** Where each rule came from, for /info and the logs. */
-  from: { pooling: string; maxTokens: string; prompts: string };
+  from: { pooling: string; maxTokens: string; prompts: string; activation?: string };
+  /** Embedding model (default) or cross-encoder reranker. */
+  task?: 'embed' | 'rerank';
+  /** A reranker's score from its logit, as sentence-transformers' CrossEncoder makes it. */
+  activation?: 'sigmoid' | 'identity';
 }
 
 export const INSTRUCTION = '{instruction}';
@@ -116,6 +120,43 @@ function poolingOf(dir: string, modules: Module[] | undefined): { pooling: Pooli
     throw new ModelRulesError(`${join(dir, file)}: pooling ${on.length === 0 ? 'none' : on.join(' + ')} is not supported (mean_tokens, cls_token or lasttoken)`);
   }
   return { pooling: known[on[0]], from: file };
+}
+
+const ACTIVATIONS: Record<string, 'sigmoid' | 'identity'> = {
+  'torch.nn.modules.activation.Sigmoid': 'sigmoid',
+  'torch.nn.modules.linear.Identity': 'identity',
+};
+
+/**
+ * A cross-encoder's rules, as sentence-transformers' CrossEncoder reads them
+ * (cross_encoder/CrossEncoder.py): pairs cut to the tokenizer's model_max_length, bounded by the
+ * position table; the score is the logit through the activation named in config.json, else
+ * Sigmoid for one label. A reranker gives one score per pair: one label.
+ */
+export function readRerankRules(dir: string, config: { labels?: number; activationFn?: string }, positionLimit: number): ModelRules {
+  const labels = config.labels ?? 1;
+  if (labels !== 1) throw new ModelRulesError(`${join(dir, 'config.json')}: a classifier with ${labels} labels; a reranker gives one relevance score per pair (one label)`);
+  const tc = readJson(dir, 'tokenizer_config.json');
+  const mml = isRecord(tc) && typeof tc.model_max_length === 'number' && tc.model_max_length > 0 && tc.model_max_length < 1e9 ? tc.model_max_length : undefined;
+  const maxTokens = Math.min(mml ?? positionLimit, positionLimit);
+  let activation: 'sigmoid' | 'identity' = 'sigmoid';
+  let activationFrom = 'default (one label: Sigmoid, as CrossEncoder)';
+  if (config.activationFn !== undefined) {
+    const known = ACTIVATIONS[config.activationFn];
+    if (known === undefined) throw new ModelRulesError(`${join(dir, 'config.json')}: activation_fn ${config.activationFn} is not supported (${Object.keys(ACTIVATIONS).join(' or ')})`);
+    activation = known;
+    activationFrom = 'config.json (sentence_transformers.activation_fn)';
+  }
+  return {
+    pooling: 'cls',
+    normalize: false,
+    maxTokens,
+    prompts: {},
+    defaultPrompt: null,
+    task: 'rerank',
+    activation,
+    from: { pooling: 'none (a cross-encoder scores pairs)', maxTokens: mml === undefined ? 'the position table' : mml > positionLimit ? 'the position table (model_max_length is more)' : 'tokenizer_config.json (model_max_length)', prompts: 'none (a cross-encoder)', activation: activationFrom },
+  };
 }
 
 /**

@@ -92,6 +92,16 @@ export class Pipeline {
     return this.session.run(ids, tokens);
   }
 
+  /** A cross-encoder's run: joined pairs and their token types in, each pair's logits out. */
+  async score(ids: readonly number[][], types: readonly number[][]): Promise<Float32Array[]> {
+    return this.session.run(ids, null, types);
+  }
+
+  /** Embedding model or cross-encoder. */
+  get task(): 'embed' | 'rerank' {
+    return this.rules.task ?? 'embed';
+  }
+
   /** Calls `listener` if the model can no longer run (its inference thread died). */
   onLost(listener: (why: Error) => void): void {
     this.session.onLost?.(listener);

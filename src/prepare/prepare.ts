@@ -189,11 +189,13 @@ export async function prepareModel(
     };
     writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
 
-    // The prepared model itself measures the ranges of its int8/uint8 vectors.
-    t = performance.now();
-    manifest.calibration = await calibrate(tmp);
-    writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-    log(`  calibration: int8/uint8 ranges from ${manifest.calibration.vectors} vectors of the built-in sample in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // The prepared model itself measures the ranges of its int8/uint8 vectors (a reranker has none).
+    if (files.rules.task !== 'rerank') {
+      t = performance.now();
+      manifest.calibration = await calibrate(tmp);
+      writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+      log(`  calibration: int8/uint8 ranges from ${manifest.calibration.vectors} vectors of the built-in sample in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
     const old = `${tmp}.old`;
     rmSync(old, { recursive: true, force: true });
     try {
