@@ -26,13 +26,18 @@ FROM build AS model
 ARG MODEL_STORE=image
 ARG MODEL=intfloat/multilingual-e5-base@d128750597153bb5987e10b1c3493a34e5a4502a
 ARG DTYPE=int8
+# A reranker to bake in beside the model (e.g. cross-encoder/mmarco-mMiniLMv2-L12-H384-v1);
+# none by default. Served when RERANK_MODEL_DIR=/models/rerank is set (fly.toml [env]).
+ARG RERANK_MODEL=
 # The hub to fetch from; a build elsewhere can point it at a mirror (HF_TOKEN can be passed as a secret env).
 ARG HF_ENDPOINT=https://huggingface.co
 ENV HF_HOME=/tmp/hf
 RUN mkdir -p /models \
  && if [ "$MODEL_STORE" = "image" ]; then \
       node dist/bin/main.js prepare --model "$MODEL" --dtype "$DTYPE" --hf-endpoint "$HF_ENDPOINT" \
-        --prepared-dir /models/e5 ; \
+        --prepared-dir /models/e5 \
+      && if [ -n "$RERANK_MODEL" ]; then \
+        node dist/bin/main.js prepare --model "$RERANK_MODEL" --hf-endpoint "$HF_ENDPOINT" --prepared-dir /models/rerank ; fi ; \
     elif [ "$MODEL_STORE" != "volume" ]; then echo "MODEL_STORE must be image or volume" >&2; exit 2; fi
 
 FROM ${NODE_IMAGE}

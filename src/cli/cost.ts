@@ -1,5 +1,5 @@
 import { ConfigError } from '../settings/errors.js';
-import { helpOf, optionsOf, parseDuration, readAll, text, type Env } from '../settings/setting.js';
+import { helpOf, onOff, optionsOf, parseDuration, readAll, text, type Env } from '../settings/setting.js';
 import { monthlyCost, type CostBreakdown, type UsageProfile } from '../cost/model.js';
 import { PRICES_AS_OF, PRICES_SOURCE, SHARED_CPU_1X_MONTHLY } from '../cost/prices.js';
 import { parse, type Options } from './args.js';
@@ -19,6 +19,14 @@ export const PREPARED_GB: Record<string, { gb: number; how: string }> = {
 };
 PREPARED_GB['large-instruct'] = PREPARED_GB.large;
 export const MODEL_SIZES = Object.keys(PREPARED_GB);
+
+/**
+ * The default reranker's prepared int8 form (cross-encoder/mmarco-mMiniLMv2-L12-H384-v1's shape,
+ * 146 MiB: word-embedding table 92 MiB, encoder int8 and uint8 weights, tokenizer), measured.
+ * Serving it beside e5-base keeps the 512 MB Machine: peak RSS 448 MB with both under load
+ * (bench/results/rerank-*.json).
+ */
+export const RERANKER_PREPARED_GB = 152_662_905 / 1e9;
 
 /** The image with e5-base baked in (the default deploy). */
 export const OUR_IMAGE_GB = Math.round((IMAGE_WITHOUT_MODEL_GB + PREPARED_GB.base.gb) * 100) / 100;
@@ -41,7 +49,9 @@ and for the volume store, whose first boot prepares the model)`),
   store: text('store', undefined, 'image|volume', 'model baked into the image or on a volume', 'image'),
   imageGb: text('image-gb', undefined, 'N', `uncompressed image size (default: ours with the model, ${OUR_IMAGE_GB} for base;
 without it, ${IMAGE_WITHOUT_MODEL_GB}, for the volume store)`),
-  volumeGb: text('volume-gb', undefined, 'N', 'volume size for --store volume', '1'),
+  volumeGb: text('volume-gb', undefined, 'N', 'volume size for --store volume (default 1; 2 with --rerank)'),
+  rerank: onOff('rerank', undefined, `the default reranker served too (serve --rerank): its prepared form adds
+${RERANKER_PREPARED_GB.toFixed(2)} GB to the image; the Machine stays 512 MB`),
 };
 
 export const COST_HELP = `usage: ortos-embed cost [options]
@@ -88,7 +98,7 @@ export function costRows(user: UsageProfile): CostRow[] {
     {
       label: 'ortos-embed, your profile',
       profile: `${user.runningMinutesPerMonth !== undefined ? `${user.runningMinutesPerMonth} min/month` : `${user.requestsPerDay} req/day in ${user.wakesPerDay} bursts, up ${user.idleSeconds}s after each`}, ` +
-        `shared-cpu-1x ${user.machine.toUpperCase().replace('MB', ' MB').replace('GB', ' GB')}, ${user.store === 'image' ? `model in a ${user.imageGB} GB image` : `${user.imageGB} GB image, ${user.volumeGB} GB volume`}`,
+        `shared-cpu-1x ${user.machine.toUpperCase().replace('MB', ' MB').replace('GB', ' GB')}, ${user.store === 'image' ? `model${user.rerank ? ' and reranker' : ''} in a ${user.imageGB} GB image` : `${user.imageGB} GB image, ${user.volumeGB} GB volume${user.rerank ? ' (model and reranker)' : ''}`}`,
       cost: monthlyCost(user),
     },
   ];
@@ -106,7 +116,7 @@ export async function costCommand(argv: string[], env: Env): Promise<number> {
   if (store !== 'image' && store !== 'volume') throw new ConfigError('--store must be image or volume');
   const machine = f.machine ?? (store === 'volume' ? '1gb' : MACHINE_FOR[model]);
   if (!(machine in SHARED_CPU_1X_MONTHLY)) throw new ConfigError(`--machine must be one of ${Object.keys(SHARED_CPU_1X_MONTHLY).join(', ')}`);
-  const defaultImage = store === 'volume' ? IMAGE_WITHOUT_MODEL_GB : IMAGE_WITHOUT_MODEL_GB + PREPARED_GB[model].gb;
+  const defaultImage = store === 'volume' ? IMAGE_WITHOUT_MODEL_GB : IMAGE_WITHOUT_MODEL_GB + PREPARED_GB[model].gb + (f.rerank ? RERANKER_PREPARED_GB : 0);
   const user: UsageProfile = {
     requestsPerDay: num('--requests-per-day', f.requestsPerDay, 200),
     wakesPerDay: num('--wakes-per-day', f.wakesPerDay, 10),
@@ -117,7 +127,8 @@ export async function costCommand(argv: string[], env: Env): Promise<number> {
     machine,
     store,
     imageGB: num('--image-gb', f.imageGb, Math.round(defaultImage * 100) / 100),
-    volumeGB: num('--volume-gb', f.volumeGb, 1),
+    volumeGB: num('--volume-gb', f.volumeGb, f.rerank ? 2 : 1),
+    rerank: f.rerank,
   };
   const rows = costRows(user);
   const yours = rows[rows.length - 1];

@@ -9,6 +9,7 @@ import { ENGINE_HELP, ENGINE_TABLE, engineConfig, type EngineConfigOptions } fro
 import { HUB_TABLE, MODEL_HELP, MODEL_TABLE, modelConfig, type ModelConfigOptions } from '../settings/model.js';
 import { HTTP_TABLE, LIFECYCLE_TABLE, LIMITS_TABLE, SERVE_HELP_SECTIONS, serveConfig, type ServeConfig } from '../settings/serve.js';
 import { CACHE_TABLE } from '../settings/cache.js';
+import { RERANK_HELP, RERANK_TABLE, rerankConfig, type RerankConfig } from '../settings/rerank.js';
 import { helpOf, optionsOf, readAll, type Env, type Flags, type Values } from '../settings/setting.js';
 import { createLogger } from '../server/logger.js';
 import { parse, type Options } from './args.js';
@@ -19,7 +20,8 @@ Serves embeddings over HTTP. The port is bound first and the model loads in the
 background; requests that arrive meanwhile wait and succeed.
 
 Routes: POST /v1/embeddings (OpenAI); POST /embed, /embed_all, /similarity, /tokenize,
-        /decode (TEI); GET /health (open), /ready, /info, /metrics (Prometheus),
+        /decode (TEI); with a reranker, POST /rerank (TEI) and /v1/rerank (Cohere, Jina);
+        GET /v1/models, /health (open), /ready, /info, /metrics (Prometheus),
         /openapi.json and /docs (the API, rendered)
 
 ${SERVE_HELP_SECTIONS}
@@ -30,22 +32,25 @@ ${helpOf(CACHE_TABLE)}
 
 ${MODEL_HELP}
 
+${RERANK_HELP}
+
 ${ENGINE_HELP}
 
 Exit codes: 0 after a signal or idle exit, 2 for bad options, 1 if the port cannot be bound.
 A model that fails to load does not end the process: /health answers 503 with the reason.`;
 
-export const SERVE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, HTTP_TABLE, LIMITS_TABLE, LIFECYCLE_TABLE, CACHE_TABLE) satisfies Options;
+export const SERVE_OPTIONS = optionsOf(MODEL_TABLE, HUB_TABLE, ENGINE_TABLE, HTTP_TABLE, LIMITS_TABLE, LIFECYCLE_TABLE, CACHE_TABLE, RERANK_TABLE) satisfies Options;
 
 /** Everything serve reads from its flags and the environment, validated once. */
-export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions; cache: Values<typeof CACHE_TABLE> } {
-  return { cfg: serveConfig(flags, env), model: modelConfig(flags, env), engine: engineConfig(flags, env), cache: readAll(CACHE_TABLE, flags, env) };
+export function serveSettings(flags: Flags, env: Env): { cfg: ServeConfig; model: ModelConfigOptions; engine: EngineConfigOptions; cache: Values<typeof CACHE_TABLE>; reranker: RerankConfig | undefined } {
+  const model = modelConfig(flags, env);
+  return { cfg: serveConfig(flags, env), model, engine: engineConfig(flags, env), cache: readAll(CACHE_TABLE, flags, env), reranker: rerankConfig(flags, env, model) };
 }
 
 export async function serveCommand(argv: string[], env: Env): Promise<number> {
   const { flags, helped } = parse(argv, SERVE_OPTIONS, 'serve', SERVE_HELP);
   if (helped) return 0;
-  const { cfg, model, engine, cache: cacheCfg } = serveSettings(flags, env);
+  const { cfg, model, engine, cache: cacheCfg, reranker } = serveSettings(flags, env);
   const log = createLogger(cfg.logLevel, undefined, cfg.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : cfg.logFormat);
   const cache = await EmbeddingCache.open({
     memoryBytes: cacheCfg.cacheMemoryMb * 2 ** 20,
@@ -63,6 +68,12 @@ export async function serveCommand(argv: string[], env: Env): Promise<number> {
   };
   app = await startApp({
     cfg,
+    reranker: reranker === undefined ? undefined : {
+      name: reranker.model.modelDir ?? reranker.model.model.repo,
+      preload: reranker.preload,
+      // Its own prepared folder and inference thread; the instruction is the embedder's alone.
+      load: async () => Pipeline.load((await ensurePrepared(reranker.model, (m) => log.info(m.trim()))).prepared.dir, { ...engine, instruction: undefined }),
+    },
     batchTokens: engine.batchTokens,
     log,
     exit,

@@ -26,6 +26,8 @@ export interface UsageProfile {
   volumePricePerGB?: number;
   /** Whether the stopped Machine's rootfs is counted (the original note left it out). */
   countRootfs?: boolean;
+  /** A reranker is served too (its files are in imageGB or on the volume). */
+  rerank?: boolean;
 }
 
 export interface CostBreakdown {

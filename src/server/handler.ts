@@ -1,6 +1,7 @@
 // One request, start to end: an id, CORS, the route, the key, the handler, errors in
 // OpenAI's shape (details of unexpected ones only in the log), one log line and metrics.
 
+import { NO_RERANKER, RERANK_PATHS } from './routes/rerank.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, fromServiceError } from './api-error.js';
@@ -46,7 +47,7 @@ export function createHandler(d: HandlerDeps): (req: IncomingMessage, res: Serve
     d.log.debug('request received', { requestId, method: req.method, path, inFlight: d.inFlight.size });
     try {
       if (applyCors(req, res, d.corsOrigins)) return;
-      if (!route) throw new ApiError(404, `no route ${req.method} ${path}`, 'not_found_error', 'not_found');
+      if (!route) throw new ApiError(404, `no route ${req.method} ${path}${RERANK_PATHS.has(path) ? `: ${NO_RERANKER}` : ''}`, 'not_found_error', 'not_found');
       if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
         res.setHeader('allow', route.method);
         throw new ApiError(405, `${path} takes ${route.method}, not ${req.method}`, 'invalid_request_error', 'method_not_allowed');

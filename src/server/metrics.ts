@@ -16,6 +16,8 @@ interface Impl {
   batchTokens: Histogram;
   batchSeconds: Histogram;
   wake: Gauge<'phase'>;
+  rerankPairs: Counter;
+  rerankTokens: Counter;
 }
 
 export class Metrics {
@@ -23,7 +25,7 @@ export class Metrics {
   private loading: Promise<Impl> | null = null;
   private pending: Array<(m: Impl) => void> = [];
 
-  constructor(private readonly now: { queued: () => number; waitingForModel: () => number; cache?: () => CacheStats | null }) {}
+  constructor(private readonly now: { queued: () => number; waitingForModel: () => number; cache?: () => CacheStats | null; models?: () => Array<{ model: string; status: string }> }) {}
 
   private record(op: (m: Impl) => void): void {
     if (this.impl) op(this.impl);
@@ -41,6 +43,14 @@ export class Metrics {
     this.record((m) => {
       m.inputs.inc(inputs);
       m.tokens.inc(tokens);
+      if (truncated > 0) m.truncated.inc(truncated);
+    });
+  }
+
+  reranked(pairs: number, tokens: number, truncated: number): void {
+    this.record((m) => {
+      m.rerankPairs.inc(pairs);
+      m.rerankTokens.inc(tokens);
       if (truncated > 0) m.truncated.inc(truncated);
     });
   }
@@ -74,7 +84,17 @@ export class Metrics {
         batchTokens: new p.Histogram({ name: 'ortos_batch_padded_tokens', help: 'Padded tokens per model run', buckets: [16, 32, 64, 128, 256, 512, 1024, 2048], registers: [registry] }),
         batchSeconds: new p.Histogram({ name: 'ortos_batch_duration_seconds', help: 'Model run time', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
         wake: new p.Gauge({ name: 'ortos_wake_seconds', help: 'Seconds from process start to each wake phase', labelNames: ['phase'], registers: [registry] }),
+        rerankPairs: new p.Counter({ name: 'ortos_reranked_pairs_total', help: '(query, passage) pairs scored by the reranker', registers: [registry] }),
+        rerankTokens: new p.Counter({ name: 'ortos_reranked_tokens_total', help: 'Tokens of the pairs scored by the reranker, specials included', registers: [registry] }),
       };
+      if (now.models !== undefined) {
+        const models = now.models;
+        const STATES = ['idle', 'loading', 'ready', 'failed'];
+        // One series per model and state, 1 for the state it is in: alerts can watch "failed".
+        new p.Gauge({ name: 'ortos_model_state', help: 'Each served model\'s state (idle: not asked for yet), 1 for the current one', labelNames: ['model', 'state'], registers: [registry], collect() {
+          for (const m of models()) for (const st of STATES) this.set({ model: m.model, state: st }, m.status === st ? 1 : 0);
+        } });
+      }
       new p.Gauge({ name: 'ortos_queue_inputs', help: 'Inputs waiting in the batch queue', registers: [registry], collect() { this.set(now.queued()); } });
       new p.Gauge({ name: 'ortos_requests_waiting_for_model', help: 'Requests waiting for the model to load', registers: [registry], collect() { this.set(now.waitingForModel()); } });
       if (now.cache?.() != null) {

@@ -5,7 +5,7 @@
 
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
-import { OpenAiEmbeddings, TeiDecode, TeiEmbed, TeiEmbedAll, TeiSimilarity, TeiTokenize } from './schemas.js';
+import { CohereRerank, OpenAiEmbeddings, TeiDecode, TeiEmbed, TeiEmbedAll, TeiRerank, TeiSimilarity, TeiTokenize } from './schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -53,6 +53,8 @@ export interface DocumentFacts {
   /** The model's prompts by name (e5: "query: " and "passage: "), or none. */
   prompts: Record<string, string>;
   keyRequired: boolean;
+  /** The reranker served, if any: its routes are listed then. */
+  reranker?: string;
 }
 
 export function openApiDocument(f: DocumentFacts): Json {
@@ -78,6 +80,7 @@ export function openApiDocument(f: DocumentFacts): Json {
     tags: [
       { name: 'OpenAI', description: 'The embeddings API of OpenAI\'s clients (openai, LangChain, LlamaIndex, the Vercel AI SDK).' },
       { name: 'TEI', description: 'The routes of Hugging Face\'s text-embeddings-inference.' },
+      ...(f.reranker !== undefined ? [{ name: 'Rerank', description: `A cross-encoder (${f.reranker}) scores each (query, passage) pair: TEI's /rerank and the Cohere/Jina shape (/v1/rerank) that LangChain, LlamaIndex, Dify and Open WebUI call. It loads on its first request.` }] : []),
       { name: 'Status', description: 'Health, readiness, facts and metrics.' },
     ],
     paths: {
@@ -101,6 +104,10 @@ export function openApiDocument(f: DocumentFacts): Json {
         items: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, text: { type: 'string' }, special: { type: 'boolean' }, start: { type: 'integer' }, stop: { type: 'integer' } } } },
       }), { inputs: 'привет, мир' }),
       '/decode': post('TEI', 'Decode', 'The text of the model\'s token ids.', TeiDecode, ok('One text per list of ids', { type: 'array', items: { type: 'string' } }), { ids: [0, 5, 9, 2] }),
+      ...(f.reranker !== undefined ? rerankPaths(post, f.reranker) : {}),
+      '/v1/models': get('Models', 'The models served (OpenAI\'s list), each with its task and state.', ok('Models', {
+        type: 'object', properties: { object: { const: 'list' }, data: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, object: { const: 'model' }, task: { enum: ['embedding', 'rerank'] }, status: { type: 'string' } } } } },
+      })),
       '/health': get('Health', 'Open without a key. 200 while loading and when ready; 503 with the reason if the model failed to load.', ok('Status', {
         type: 'object', properties: { status: { enum: ['loading', 'ready', 'failed'] }, reason: { type: 'string' } },
       }), true),
@@ -124,5 +131,27 @@ export function openApiDocument(f: DocumentFacts): Json {
         Unavailable: { description: 'The model is loading, failed to load, or the service is shutting down.', headers: { 'Retry-After': { schema: { type: 'integer' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     },
+  };
+}
+
+type Post = (tag: string, summary: string, description: string, schema: v.GenericSchema, answer: Json, example: Json) => Json;
+
+function rerankPaths(post: Post, model: string): Json {
+  const cohereAnswer = ok('Results, best first', {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      model: { type: 'string' },
+      results: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, relevance_score: { type: 'number' }, document: { type: 'object', properties: { text: { type: 'string' } } } }, required: ['index', 'relevance_score'] } },
+      usage: { type: 'object', properties: { total_tokens: { type: 'integer' } } },
+    },
+  });
+  const example = { model, query: 'Как вернуть товар?', documents: ['Возврат возможен в течение 14 дней.', 'Доставка занимает от двух до семи дней.'], top_n: 1 };
+  return {
+    '/rerank': post('Rerank', 'Rerank (TEI)', 'Each text scored against the query by the cross-encoder (its activation: sigmoid for one label, unless raw_scores), best first. Over-long pairs are refused (413) unless truncate is true.', TeiRerank,
+      ok('Ranks, best first', { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, score: { type: 'number' }, text: { type: 'string' } }, required: ['index', 'score'] } }),
+      { query: 'Как вернуть товар?', texts: ['Возврат возможен в течение 14 дней.', 'Доставка занимает от двух до семи дней.'], return_text: true }),
+    '/v1/rerank': post('Rerank', 'Rerank (Cohere, Jina)', 'The documents scored against the query, best first, top_n of them (all by default; more than there are returns all, as Cohere does). Long documents are cut to the reranker\'s window.', CohereRerank, cohereAnswer, example),
+    '/v2/rerank': post('Rerank', 'Rerank (Cohere v2)', 'As /v1/rerank, as Cohere\'s v2 client calls it: documents are not returned unless return_documents is true.', CohereRerank, cohereAnswer, example),
   };
 }

@@ -76,6 +76,30 @@ export const TeiDecode = v.object({
   skip_special_tokens: v.optional(v.pipe(v.boolean(), v.description('Leave out <s>, </s>, <pad>, <unk>, <mask> (default true).'))),
 });
 
+const rawScores = v.optional(v.pipe(v.boolean(), v.description('The logits as the model gives them, without its activation (sigmoid for one label). Default false.')));
+
+export const TeiRerank = v.object({
+  query: v.pipe(v.string('must be a string'), v.description('The query each text is scored against.')),
+  texts: v.pipe(v.array(v.string('must be a string'), 'must be an array of strings'), v.description('The passages to rank.')),
+  truncate: v.optional(v.nullable(v.pipe(v.boolean(), v.description('Cut pairs longer than the reranker\'s limit (the longer of query and text first, as sentence-transformers\' CrossEncoder) instead of answering 413. Default false.')))),
+  truncation_direction: truncationDirection,
+  raw_scores: rawScores,
+  return_text: v.optional(v.pipe(v.boolean(), v.description('Put each text in its rank. Default false.'))),
+});
+
+const document = v.union([v.string(), v.looseObject({ text: v.string('must be a string') })], 'must be a string or an object with a string "text"');
+
+export const CohereRerank = v.object({
+  model: v.optional(v.nullable(v.pipe(v.string(), v.description('Echoed back; the served reranker answers whatever is named (GET /v1/models lists it).')))),
+  query: v.pipe(v.string('must be a string'), v.description('The query each document is scored against.')),
+  documents: v.pipe(v.array(document, 'must be an array of strings or {"text": …} objects'), v.description('The documents to rank: strings, or objects with a "text" (their other fields come back as sent).')),
+  top_n: v.optional(v.nullable(v.pipe(v.number('must be a number'), v.integer('must be an integer'), v.minValue(1, 'must be at least 1'), v.description('How many of the best to return. More than there are documents returns them all, as Cohere does. Default: all.')))),
+  return_documents: v.optional(v.nullable(v.pipe(v.boolean(), v.description('Put each document in its result. Default true on /v1/rerank (Jina, Cohere v1), false on /v2/rerank (Cohere v2).')))),
+  max_chunks_per_doc: v.optional(v.nullable(v.pipe(v.number(), v.description('Accepted and ignored: a document longer than the reranker\'s limit is cut, not chunked.')))),
+  rank_fields: v.optional(v.nullable(v.pipe(v.array(v.string()), v.description('Accepted; only "text" is ranked.')))),
+  raw_scores: rawScores,
+});
+
 /** The field a client of the other API would send instead, and what that route is. */
 const OTHER_API: Record<string, { sent: string; route: string; api: string }> = {
   input: { sent: 'inputs', route: '/embed', api: 'TEI' },

@@ -8,7 +8,7 @@
 
 import type { EmbeddingCache } from '../cache/embedding-cache.js';
 import { modelIdentity } from '../cache/identity.js';
-import { Batcher, type BatchRun } from '../core/batcher.js';
+import { Batcher, EMBED_MODEL, type BatchRun } from '../core/batcher.js';
 import { ServiceError } from '../core/errors.js';
 import { ModelHost, type ModelState } from '../core/model-host.js';
 import { l2Normalize } from '../engine/pooling.js';
@@ -94,13 +94,20 @@ const invalid = (message: string, field: ServiceError['field'], code = 'invalid_
 export class EmbeddingService {
   private readonly host: ModelHost<Pipeline, Known>;
   private readonly batcher: Batcher;
+  /** Other models whose runs take turns in this queue (a reranker), by their key. */
+  private readonly others = new Map<string, (ids: number[][], types: number[][] | null) => Promise<Float32Array[]>>();
   readonly cache: EmbeddingCache | undefined;
 
   constructor(opts: ServiceOptions, private readonly observer: ServiceObserver = { embedded: () => {}, batch: () => {} }) {
     this.host = new ModelHost<Pipeline, Known>(opts.loadTimeoutMs);
     this.cache = opts.cache?.enabled === true ? opts.cache : undefined;
     this.batcher = new Batcher(
-      async (ids, tokens) => (await this.host.get()).run(ids, tokens),
+      async (ids, tokens, of) => {
+        if (of.model === EMBED_MODEL) return (await this.host.get()).run(ids, tokens);
+        const other = this.others.get(of.model);
+        if (other === undefined) throw new Error(`no model "${of.model}" shares the queue`);
+        return other(ids, of.types);
+      },
       { batchTokens: opts.batchTokens, maxQueuedInputs: opts.maxQueuedInputs, maxQueueWaitMs: opts.maxQueueWaitMs, onBatch: (b: BatchRun) => observer.batch(b.rows, b.paddedTokens, b.ms / 1000) },
     );
   }
@@ -138,6 +145,15 @@ export class EmbeddingService {
   /** Requests waiting for the model to load. */
   get waiting(): number {
     return this.host.waiting;
+  }
+
+  /**
+   * Lets another model's runs take turns in this queue, under the same token budget: one run at
+   * a time on the machine, requests of either model served in turn. Returns its submit.
+   */
+  shareQueue(model: string, run: (ids: number[][], types: number[][] | null) => Promise<Float32Array[]>): (ids: readonly number[][], types: readonly number[][], signal?: AbortSignal) => Promise<Float32Array[]> {
+    this.others.set(model, run);
+    return (ids, types, signal) => this.batcher.submit(ids, signal, { model, types });
   }
 
   /** Inputs waiting in the queue. */

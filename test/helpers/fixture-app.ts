@@ -20,6 +20,8 @@ export interface FixtureAppOptions {
   log?: Logger;
   /** Wait for the model before returning (default). */
   waitForModel?: boolean;
+  /** A prepared cross-encoder to serve as the reranker (loaded on its first request). */
+  rerankerDir?: string;
 }
 
 export async function openCache(flags: Flags, log: Logger = createLogger('error')): Promise<EmbeddingCache> {
@@ -44,6 +46,7 @@ export async function startFixtureApp(preparedDir: string, flags: Flags = {}, op
     }),
     info: () => ({}),
     exit: () => {},
+    ...(opts.rerankerDir !== undefined ? { reranker: { name: 'fixture-reranker', preload: false, load: () => Pipeline.load(opts.rerankerDir as string, { threads: 1, batchTokens: 256 }) } } : {}),
   });
   if (opts.waitForModel !== false) await app.service.model();
   return app;

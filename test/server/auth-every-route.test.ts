@@ -11,19 +11,23 @@ import { serveConfig } from '../../src/settings/serve.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { EmbeddingService } from '../../src/service/embedding-service.js';
+import { RerankService } from '../../src/service/rerank-service.js';
 
 const KEY = 'route-key-0123456789';
 let preparedDir: string;
+let rerankerDir: string;
 before(async () => {
   preparedDir = (await preparedFixture('tiny', 'int8')).preparedDir;
+  rerankerDir = (await preparedFixture('rerank-tiny', 'int8')).preparedDir;
 });
 
-/** The table as the server builds it for these flags: path → method. */
+/** The table as the server builds it for these flags (and a reranker, every test here serves one): path → method. */
 function routeTable(flags: Record<string, string | boolean>): Array<[string, string]> {
   const cfg = serveConfig({ host: '127.0.0.1', port: '0', 'api-key': KEY, ...flags }, {});
   const metrics = new Metrics({ queued: () => 0, waitingForModel: () => 0 });
   const service = new EmbeddingService({ loadTimeoutMs: 1000, batchTokens: 256, maxQueuedInputs: 10, maxQueueWaitMs: 1000 }, metrics);
-  return [...buildRoutes(cfg, service, metrics, () => ({})).entries()].map(([path, r]) => [path, r.method]);
+  const reranker = new RerankService('reranker', () => Promise.reject(new Error('not loaded here')), service, 1000);
+  return [...buildRoutes(cfg, service, metrics, () => ({}), reranker).entries()].map(([path, r]) => [path, r.method]);
 }
 
 const BODIES: Record<string, unknown> = {
@@ -33,6 +37,9 @@ const BODIES: Record<string, unknown> = {
   '/similarity': { inputs: { source_sentence: 'x', sentences: ['y'] } },
   '/tokenize': { inputs: 'x' },
   '/decode': { ids: [0, 2] },
+  '/rerank': { query: 'q', texts: ['a'] },
+  '/v1/rerank': { query: 'q', documents: ['a'] },
+  '/v2/rerank': { query: 'q', documents: ['a'] },
 };
 
 async function call(app: App, path: string, method: string, headers: Record<string, string>): Promise<Response> {
@@ -47,7 +54,7 @@ for (const [flags, open] of [
   describe(`with a key${Object.keys(flags).length ? ` and ${Object.keys(flags).map((f) => `--${f}`).join(' ')}` : ''}`, () => {
     let app: App;
     before(async () => {
-      app = await startFixtureApp(preparedDir, { 'api-key': KEY, ...flags });
+      app = await startFixtureApp(preparedDir, { 'api-key': KEY, ...flags }, { rerankerDir });
     });
     after(async () => app.shutdown('test'));
 

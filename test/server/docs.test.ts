@@ -18,6 +18,7 @@ import { Metrics } from '../../src/server/metrics.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { DOCS_ASSETS } from '../../src/server/routes/docs.js';
 import { EmbeddingService } from '../../src/service/embedding-service.js';
+import { RerankService } from '../../src/service/rerank-service.js';
 import { skipOrFail } from '../helpers/skip.js';
 
 const KEY = 'docs-test-key-0123';
@@ -26,8 +27,10 @@ let closed: ServeProcess;
 
 before(async () => {
   const { modelDir } = await preparedFixture('tiny', 'int8');
+  // The open one serves a reranker too: its routes are in the document then.
+  const reranker = (await preparedFixture('rerank-tiny', 'int8')).modelDir;
   [open, closed] = await Promise.all([
-    spawnServe(['--model-dir', modelDir, '--api-key', KEY, '--docs-open']),
+    spawnServe(['--model-dir', modelDir, '--api-key', KEY, '--docs-open', '--rerank-model-dir', reranker]),
     spawnServe(['--model-dir', modelDir, '--api-key', KEY]),
   ]);
   await Promise.all([open.waitFor('model ready'), closed.waitFor('model ready')]);
@@ -43,7 +46,8 @@ function serviceRoutes(): string[] {
   const metrics = new Metrics({ queued: () => 0, waitingForModel: () => 0 });
   const service = new EmbeddingService({ loadTimeoutMs: 1000, batchTokens: 256, maxQueuedInputs: 10, maxQueueWaitMs: 1000 }, metrics);
   const assets = new Set(Object.keys(DOCS_ASSETS).map((f) => `/docs/${f}`));
-  return [...buildRoutes(cfg, service, metrics, () => ({})).keys()].filter((p) => !assets.has(p)).sort();
+  const reranker = new RerankService('reranker', () => Promise.reject(new Error('not loaded here')), service, 1000);
+  return [...buildRoutes(cfg, service, metrics, () => ({}), reranker).keys()].filter((p) => !assets.has(p)).sort();
 }
 
 test('/openapi.json is valid OpenAPI 3.1 and lists every route, with request bodies from the validating schemas', async () => {

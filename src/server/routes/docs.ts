@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ortosVersion } from '../../version.js';
 import type { ServeConfig } from '../../settings/serve.js';
 import { sendJson } from '../http-io.js';
+import type { RerankService } from '../../service/rerank-service.js';
 import type { EmbeddingService } from '../../service/embedding-service.js';
 import type { Route } from './route.js';
 
@@ -43,7 +44,7 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequired: boolean): Record<string, Route> {
+export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequired: boolean, reranker?: RerankService): Record<string, Route> {
   const open = cfg.docsOpen;
   let doc: Promise<Record<string, unknown>> | null = null;
   const routes: Record<string, Route> = {
@@ -54,7 +55,7 @@ export function docsRoutes(cfg: ServeConfig, service: EmbeddingService, keyRequi
       handler: async ({ res }) => {
         doc ??= import('../openapi.js').then(async ({ openApiDocument }) => {
           const model = await service.model().catch(() => null);
-          return openApiDocument({ version: ortosVersion(), model: model?.name ?? 'the model', dimensions: model?.dimensions ?? 768, maxTokens: model?.maxTokens ?? 512, prompts: model?.rules.prompts ?? {}, keyRequired });
+          return openApiDocument({ version: ortosVersion(), model: model?.name ?? 'the model', dimensions: model?.dimensions ?? 768, maxTokens: model?.maxTokens ?? 512, prompts: model?.rules.prompts ?? {}, keyRequired, reranker: reranker?.name });
         });
         sendJson(res, 200, await doc);
       },
