@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
@@ -259,4 +260,21 @@ test('embed --cache-dir: a text embedded before comes from the cache, the same v
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('prepare with a reranker prepares both and prints each folder on its own line; --rerank-preload alone is refused', async () => {
+  const { modelDir } = await preparedFixture('tiny', 'int8');
+  const reranker = (await preparedFixture('rerank-tiny', 'int8')).modelDir;
+  const r = run(['prepare', '--model-dir', modelDir, '--rerank-model-dir', reranker]);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.ok(lines[0].startsWith(modelDir) && lines[1].startsWith(reranker), r.out);
+  assert.ok(existsSync(join(lines[1], 'manifest.json')));
+  const bad = run(['serve', '--host', '127.0.0.1', '--model-dir', modelDir, '--rerank-preload']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--rerank-preload needs a reranker/);
+  const both = run(['serve', '--host', '127.0.0.1', '--model-dir', modelDir, '--rerank-model', 'a/b', '--rerank-model-dir', reranker]);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /name two rerankers: give one/);
 });
