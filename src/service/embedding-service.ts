@@ -126,6 +126,10 @@ export class EmbeddingService {
   start(load: (early: (known: EarlyModel) => void) => Promise<Pipeline>, onDone?: (state: ModelState<Pipeline>) => void): void {
     this.host.start(async (tell) => {
       const model = await load((known) => tell(this.knownOf(known.text, known.graph)));
+      if (model.task === 'rerank') {
+        await model.close();
+        throw new Error(`${model.name} is a cross-encoder (a reranker), not an embedding model: serve it with --rerank-model-dir or --rerank-model beside an embedding model`);
+      }
       // A model that stops working is reported (/health 503 with the reason, so the platform
       // restarts the Machine), not left answering every request with a 500.
       model.onLost((why) => this.host.fail(why.message));

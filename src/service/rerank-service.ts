@@ -54,7 +54,10 @@ export class RerankService {
     this.started = true;
     this.host.start(async () => {
       const model = await this.load();
-      if (model.task !== 'rerank') throw new Error(`${model.name} is an embedding model, not a cross-encoder (a *ForSequenceClassification architecture)`);
+      if (model.task !== 'rerank') {
+        await model.close();
+        throw new Error(`${model.name} is an embedding model, not a cross-encoder (a *ForSequenceClassification architecture)`);
+      }
       model.onLost((why) => this.host.fail(why.message));
       return model;
     }, onDone);

@@ -325,3 +325,28 @@ test('serve --rerank-model-dir with a prepared folder alone (as the image bakes 
     rmSync(join(alone, '..'), { recursive: true, force: true });
   }
 });
+
+test('a cross-encoder given as the embedding model fails to load with what to do, and the reverse too', { timeout: 60_000 }, async () => {
+  const rerankPrepared = (await preparedFixture('rerank-tiny', 'int8')).preparedDir;
+  const embedPrepared = (await preparedFixture('tiny', 'int8')).preparedDir;
+  const app = await startApp({
+    cfg: serveConfig({ host: '127.0.0.1', port: '0' }, {}),
+    batchTokens: 256,
+    log: createLogger('error'),
+    load: () => Pipeline.load(rerankPrepared, { threads: 1, batchTokens: 256 }),
+    info: () => ({}),
+    exit: () => {},
+    reranker: { name: 'not a reranker', preload: false, load: () => Pipeline.load(embedPrepared, { threads: 1, batchTokens: 256 }) },
+  });
+  try {
+    await app.service.model().catch(() => {});
+    const health = await fetch(`${app.url}/health`);
+    assert.equal(health.status, 503);
+    assert.match(((await health.json()) as { reason: string }).reason, /is a cross-encoder \(a reranker\), not an embedding model: serve it with --rerank-model-dir/);
+    const r = await post(app, '/rerank', { query: 'q', texts: ['a'] });
+    assert.equal(r.status, 503);
+    assert.match((r.body as { error: { message: string } }).error.message, /is an embedding model, not a cross-encoder/);
+  } finally {
+    await app.shutdown('test done');
+  }
+});
