@@ -141,14 +141,14 @@ export function base64Of(v: Vector): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
+/** A vector's bytes (as base64Of or a .npy row holds them) as the typed array of its type. */
+export function vectorOf(bytes: Uint8Array, dtype: OutputDtype): Vector {
+  const copy = new Uint8Array(bytes);
+  if (dtype === 'float') return new Float32Array(copy.buffer);
+  return dtype === 'int8' || dtype === 'binary' ? new Int8Array(copy.buffer) : copy;
+}
+
 /** What base64Of made, back to its typed array. */
 export function fromBase64(text: string, dtype: OutputDtype): Vector {
-  const bytes = Buffer.from(text, 'base64');
-  if (dtype === 'float') {
-    const v = new Float32Array(bytes.length / 4);
-    new Uint8Array(v.buffer).set(bytes);
-    return v;
-  }
-  const copy = new Uint8Array(bytes);
-  return dtype === 'int8' || dtype === 'binary' ? new Int8Array(copy.buffer) : copy;
+  return vectorOf(Buffer.from(text, 'base64'), dtype);
 }

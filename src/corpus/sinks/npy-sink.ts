@@ -4,7 +4,7 @@
 // stopped half-way leaves a valid array of what was done.
 
 import { closeSync, fsyncSync } from 'node:fs';
-import type { OutputDtype, Vector } from '../../vectors/compact.js';
+import type { OutputDtype } from '../../vectors/compact.js';
 import { openAt, writeAllAt } from './files.js';
 import { bytesPerElement, NPY_HEADER_BYTES, npyHeader } from './npy.js';
 import type { SinkOptions, SinkRow, SinkState, VectorSink } from './sink.js';
@@ -72,11 +72,4 @@ export class NpySink implements VectorSink {
     closeSync(this.fd);
     closeSync(this.idsFd);
   }
-}
-
-/** A row's bytes as the typed array of its type. */
-export function typedRow(dtype: OutputDtype, bytes: Uint8Array): Vector {
-  const copy = new Uint8Array(bytes);
-  if (dtype === 'float') return new Float32Array(copy.buffer);
-  return dtype === 'int8' || dtype === 'binary' ? new Int8Array(copy.buffer) : copy;
 }

@@ -7,9 +7,9 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { ortosVersion } from '../../version.js';
-import type { OutputDtype } from '../../vectors/compact.js';
+import { vectorOf, type OutputDtype } from '../../vectors/compact.js';
 import { bytesPerElement, NPY_HEADER_BYTES } from './npy.js';
-import { NpySink, typedRow } from './npy-sink.js';
+import { NpySink } from './npy-sink.js';
 import type { SinkOptions, SinkRow, SinkState, VectorSink } from './sink.js';
 
 /** Rows per row group: ~30 MB of float32 e5-base vectors, read and written at once. */
@@ -67,7 +67,7 @@ export class ParquetSink implements VectorSink {
         const embedding: number[][] = [];
         const id: Array<bigint | string> = [];
         for (let i = 0; i < n; i++) {
-          embedding.push(Array.from(typedRow(this.opts.dtype, buf.subarray(i * size, (i + 1) * size))));
+          embedding.push(Array.from(vectorOf(buf.subarray(i * size, (i + 1) * size), this.opts.dtype)));
           const value = JSON.parse(ids[from + i]) as string | number;
           id.push(this.opts.lineIds ? BigInt(value) : String(value));
         }
