@@ -273,11 +273,17 @@ test('a rerank request and embedding requests take turns in the one queue: a que
       runs.push('embed');
       return run(ids, tokens);
     };
-    // Each pair is one run (512 tokens against a budget of 256).
+    // Polled, not slept: this holds on a machine of any speed.
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (const deadline = Date.now() + 30_000; !cond(); await new Promise((r) => setTimeout(r, 2))) {
+        if (Date.now() > deadline) throw new Error('timed out');
+      }
+    };
+    // Each pair is one run (512 tokens against a budget of 256): the first is held, 7 wait.
     const rerank = post(app, '/rerank', { query: LONG, texts: Array(8).fill(LONG), truncate: true });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => !first && app.service.queued === 7);
     const embed = post(app, '/embed', { inputs: 'быстрый запрос' });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => app.service.queued === 8);
     hold();
     assert.equal((await embed).status, 200);
     assert.equal((await rerank).status, 200);
