@@ -7,6 +7,7 @@
 
 import { ServiceError } from '../core/errors.js';
 import { ModelHost, type ModelState } from '../core/model-host.js';
+import { TimeSlices } from '../core/time-slices.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { EmbeddingService } from './embedding-service.js';
 
@@ -80,7 +81,10 @@ export class RerankService {
     const types: number[][] = [];
     let truncated = 0;
     let tokens = 0;
+    // Pair by pair, letting other requests in: up to 2 MB of passages are tokenized here.
+    const slices = new TimeSlices();
     for (const [i, text] of texts.entries()) {
+      await slices.next();
       const pair = model.tokenizer.encodePair(query, text, max, opts.direction);
       if (pair.cut.a + pair.cut.b > 0) {
         if (!opts.truncate) {

@@ -176,27 +176,35 @@ export class Tokenizer {
 
   /**
    * A query and a passage as one input by the pair template, cut longest first to `maxLength`
-   * (see pair.ts); without a pair template, the single one's specials around each, as XLM-R's.
+   * (see pair.ts).
    */
   encodePair(a: string, b: string, maxLength: number, direction: 'left' | 'right' = 'right'): PairEncoding {
     const template = this.meta.pairTemplate;
     if (template === undefined) throw new Error('this tokenizer.json has no pair template (post_processor.pair): it cannot join a query and a passage');
-    return joinPair(template, this.meta.templateSpecials, this.sequence(a), this.sequence(b), maxLength, direction);
+    return joinPair(template, this.meta.templateSpecials, this.sequence(a, maxLength, direction), this.sequence(b, maxLength, direction), maxLength, direction);
   }
 
   /**
    * A text's tokens without specials, and which start a pre-token: Metaspace splits before each
    * replacement character (a piece starting with it begins a word), and an added token found in
-   * the text is a split of its own.
+   * the text is a split of its own. A long text is read only as far as the Rust library counts
+   * before it stops (more than `max` tokens of whole words from the kept end, see
+   * encodeWindow): a 2 MB passage costs what its first words do.
    */
-  private sequence(text: string): Sequence {
-    const { ids, offsets } = this.encode(text, { addSpecialTokens: false });
+  private sequence(input: string, max: number, direction: 'left' | 'right'): Sequence {
+    const text = input.isWellFormed() ? input : input.toWellFormed();
+    const cps = Array.from(text, (c) => c.codePointAt(0) as number);
+    let window = this.encodeWindow(cps, max, direction, WINDOW_CHARS_PER_TOKEN);
+    if (window === null) {
+      window = { ids: [], offsets: [] };
+      this.encodeRange(cps, 0, cps.length, window.ids, window.offsets);
+    }
+    const { ids, offsets } = window;
     const added = new Map(this.added.map((t) => [t.id, t.text]));
-    const cps = Array.from(text.isWellFormed() ? text : text.toWellFormed());
     // An added token matched in the text (not an <unk> the model gave a span of it).
     const matched = ids.map((id, i) => {
       const content = added.get(id);
-      return content !== undefined && cps.slice(offsets[2 * i], offsets[2 * i + 1]).join('').includes(content);
+      return content !== undefined && String.fromCodePoint(...cps.slice(offsets[2 * i], offsets[2 * i + 1])).includes(content);
     });
     const mark = this.meta.metaspace.replacement;
     const wordStarts = ids.map((id, i) => i === 0 || matched[i] || matched[i - 1] || this.piece(id).startsWith(mark));

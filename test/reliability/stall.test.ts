@@ -21,7 +21,8 @@ before(async () => {
   base = await spawnServe(['--model-dir', e5.modelDir, '--threads', '1', '--max-queue-wait', '10m', '--cache-memory-mb', '0']);
   await base.waitFor('model ready', 120_000);
   const { modelDir } = await preparedFixture('tiny', 'int8');
-  s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m', '--cache-memory-mb', '0']);
+  const reranker = (await preparedFixture('rerank-tiny', 'int8')).modelDir;
+  s = await spawnServe(['--model-dir', modelDir, '--threads', '1', '--max-queue-wait', '10m', '--cache-memory-mb', '0', '--rerank-model-dir', reranker]);
   await s.waitFor('model ready', 60_000);
 });
 after(async () => {
@@ -62,6 +63,7 @@ for (const [what, path, body] of [
   ['/tokenize with the hostile body (tokenized whole, ~400k tokens back)', '/tokenize', { inputs: HOSTILE }],
   ['/v1/embeddings with 512 inputs of 2,000 characters', '/v1/embeddings', { input: Array.from({ length: 512 }, (_, i) => `${i} ${'многоязычный текст '.repeat(110)}`.slice(0, 1990)) }],
   ['/embed_all with 2,048 token vectors', '/embed_all', { inputs: Array.from({ length: 4 }, () => 'слово '.repeat(600)), truncate: true }],
+  ['/v1/rerank with the hostile body as documents (each pair cut to 512 tokens)', '/v1/rerank', { query: 'a\u00a0\u00a0'.repeat(2000), documents: HOSTILE }],
 ] as const) {
   test(`/health answers within ${HEALTH_BOUND_MS} ms while ${what} is processed`, { timeout: 300_000 }, async () => {
     const r = await whilePolling(path, body);
