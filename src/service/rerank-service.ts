@@ -88,7 +88,7 @@ export class RerankService {
       const pair = model.tokenizer.encodePair(query, text, max, opts.direction);
       if (pair.cut.a + pair.cut.b > 0) {
         if (!opts.truncate) {
-          throw new ServiceError('too_large', `the query and this text are ${pair.ids.length + pair.cut.a + pair.cut.b} tokens together, over the reranker's limit of ${max}; send truncate: true to cut the longer of the two`, 'input_too_long', undefined, { input: i });
+          throw new ServiceError('too_large', `the query and this text are more than ${max} tokens together, the reranker's limit; send truncate: true to cut the longer of the two`, 'input_too_long', undefined, { input: i });
         }
         truncated++;
       }

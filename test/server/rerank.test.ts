@@ -147,7 +147,7 @@ for (const [size, family] of [['rerank-tiny', 'XLM-R'], ['rerank-tiny-bert', 'BE
       const refused = await post(app, '/rerank', { query: QUERY, texts: ['short', LONG] });
       assert.equal(refused.status, 413);
       assert.equal((refused.body as { error: { param: string } }).error.param, 'texts.1');
-      assert.match((refused.body as { error: { message: string } }).error.message, /over the reranker's limit of 512; send truncate: true/);
+      assert.match((refused.body as { error: { message: string } }).error.message, /are more than 512 tokens together, the reranker's limit; send truncate: true/);
       // Cohere and Jina cut long documents rather than refuse them.
       assert.equal((await post(app, '/v1/rerank', { query: QUERY, documents: [LONG] })).status, 200);
     });
