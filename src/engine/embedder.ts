@@ -16,6 +16,31 @@ export interface EmbedderOptions {
   rows?: EmbeddingRows;
 }
 
+/** A batch as the graph takes it: rows right-padded with `padId`, their mask and token types, [rows, cols] row-major. */
+export interface PaddedBatch {
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+  types: BigInt64Array;
+  rows: number;
+  cols: number;
+}
+
+export function padBatch(inputs: readonly number[][], padId: number, types: readonly number[][] | null = null): PaddedBatch {
+  const rows = inputs.length;
+  const cols = Math.max(...inputs.map((x) => x.length));
+  const ids = new BigInt64Array(rows * cols).fill(BigInt(padId));
+  const mask = new BigInt64Array(rows * cols);
+  const typeIds = new BigInt64Array(rows * cols);
+  inputs.forEach((row, r) => {
+    for (let t = 0; t < row.length; t++) {
+      ids[r * cols + t] = BigInt(row[t]);
+      mask[r * cols + t] = 1n;
+      if (types !== null) typeIds[r * cols + t] = BigInt(types[r][t]);
+    }
+  });
+  return { ids, mask, types: typeIds, rows, cols };
+}
+
 export class Embedder {
   constructor(
     private readonly session: ModelSession,
@@ -33,16 +58,7 @@ export class Embedder {
    */
   async run(inputs: readonly number[][], tokens: readonly boolean[] | null): Promise<Float32Array[]> {
     const lengths = inputs.map((x) => x.length);
-    const rows = inputs.length;
-    const cols = Math.max(...lengths);
-    const ids = new BigInt64Array(rows * cols).fill(BigInt(this.opts.padId));
-    const mask = new BigInt64Array(rows * cols);
-    inputs.forEach((row, r) => {
-      for (let t = 0; t < row.length; t++) {
-        ids[r * cols + t] = BigInt(row[t]);
-        mask[r * cols + t] = 1n;
-      }
-    });
+    const { ids, mask, rows, cols } = padBatch(inputs, this.opts.padId);
     const embeds = this.opts.rows ? await this.opts.rows.lookup(ids) : undefined;
     const { hidden, dim } = await this.session.forward(ids, mask, rows, cols, embeds);
     const pooled = pool(this.opts.pooling ?? 'mean', hidden, rows, cols, dim, lengths);
