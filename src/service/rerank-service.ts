@@ -83,9 +83,10 @@ export class RerankService {
     let tokens = 0;
     // Pair by pair, letting other requests in: up to 2 MB of passages are tokenized here.
     const slices = new TimeSlices();
+    const withQuery = model.tokenizer.pairsWith(query, max, opts.direction);
     for (const [i, text] of texts.entries()) {
       await slices.next();
-      const pair = model.tokenizer.encodePair(query, text, max, opts.direction);
+      const pair = withQuery(text);
       if (pair.cut.a + pair.cut.b > 0) {
         if (!opts.truncate) {
           throw new ServiceError('too_large', `the query and this text are more than ${max} tokens together, the reranker's limit; send truncate: true to cut the longer of the two`, 'input_too_long', undefined, { input: i });

@@ -96,6 +96,8 @@ export class Tokenizer {
   private readonly spaceLike = new Map<number, boolean>();
   private pieceDecoder: TextDecoder | null = null;
   private specialIds: Set<number> | undefined;
+  /** Added tokens by id, for telling one matched in the text from a piece the model gave (pairs). */
+  private addedText: Map<number, string> | undefined;
 
   constructor(data: TokenizerData) {
     this.data = data;
@@ -179,9 +181,15 @@ export class Tokenizer {
    * (see pair.ts).
    */
   encodePair(a: string, b: string, maxLength: number, direction: 'left' | 'right' = 'right'): PairEncoding {
+    return this.pairsWith(a, maxLength, direction)(b);
+  }
+
+  /** `a` joined with each passage given: `a` (a rerank request's query) is tokenized once. */
+  pairsWith(a: string, maxLength: number, direction: 'left' | 'right' = 'right'): (b: string) => PairEncoding {
     const template = this.meta.pairTemplate;
     if (template === undefined) throw new Error('this tokenizer.json has no pair template (post_processor.pair): it cannot join a query and a passage');
-    return joinPair(template, this.meta.templateSpecials, this.sequence(a, maxLength, direction), this.sequence(b, maxLength, direction), maxLength, direction);
+    const first = this.sequence(a, maxLength, direction);
+    return (b) => joinPair(template, this.meta.templateSpecials, first, this.sequence(b, maxLength, direction), maxLength, direction);
   }
 
   /**
@@ -200,7 +208,8 @@ export class Tokenizer {
       this.encodeRange(cps, 0, cps.length, window.ids, window.offsets);
     }
     const { ids, offsets } = window;
-    const added = new Map(this.added.map((t) => [t.id, t.text]));
+    this.addedText ??= new Map(this.added.map((t) => [t.id, t.text]));
+    const added = this.addedText;
     // An added token matched in the text (not an <unk> the model gave a span of it).
     const matched = ids.map((id, i) => {
       const content = added.get(id);
