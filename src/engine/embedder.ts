@@ -20,7 +20,8 @@ export interface EmbedderOptions {
 export interface PaddedBatch {
   ids: BigInt64Array;
   mask: BigInt64Array;
-  types: BigInt64Array;
+  /** Null when none were given (the graph then gets zeros, if it takes them). */
+  types: BigInt64Array | null;
   rows: number;
   cols: number;
 }
@@ -30,12 +31,12 @@ export function padBatch(inputs: readonly number[][], padId: number, types: read
   const cols = Math.max(...inputs.map((x) => x.length));
   const ids = new BigInt64Array(rows * cols).fill(BigInt(padId));
   const mask = new BigInt64Array(rows * cols);
-  const typeIds = new BigInt64Array(rows * cols);
+  const typeIds = types === null ? null : new BigInt64Array(rows * cols);
   inputs.forEach((row, r) => {
     for (let t = 0; t < row.length; t++) {
       ids[r * cols + t] = BigInt(row[t]);
       mask[r * cols + t] = 1n;
-      if (types !== null) typeIds[r * cols + t] = BigInt(types[r][t]);
+      if (typeIds !== null) typeIds[r * cols + t] = BigInt((types as readonly number[][])[r][t]);
     }
   });
   return { ids, mask, types: typeIds, rows, cols };

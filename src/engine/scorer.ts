@@ -16,7 +16,7 @@ export class Scorer {
   async run(inputs: readonly number[][], types: readonly number[][] | null): Promise<Float32Array[]> {
     const { ids, mask, types: typeIds, rows, cols } = padBatch(inputs, this.padId, types);
     const embeds = this.rows ? await this.rows.lookup(ids) : undefined;
-    const { hidden, dim } = await this.session.forward(ids, mask, rows, cols, embeds, typeIds);
+    const { hidden, dim } = await this.session.forward(ids, mask, rows, cols, embeds, typeIds ?? undefined);
     return inputs.map((_, r) => hidden.slice(r * dim, (r + 1) * dim));
   }
 }
